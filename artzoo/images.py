@@ -1,0 +1,171 @@
+"""Turning whatever the user hands us into model tensors, and model tensors back into pictures.
+
+Model tensors are float (1, C, S, S) in [-1, 1]; C is 1 for sketches and 3 otherwise. Inputs of any
+size and aspect are fitted inside the square on a white margin (artwork here is drawn on white), and
+`Placement` remembers where, so outputs can be cut out and scaled back to the input's aspect.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageSequence, UnidentifiedImageError
+
+from .errors import ArtzooError
+
+MAX_PIXELS = 40_000_000  # a 6k × 6k photo; more is almost surely a mistake and would eat the RAM
+MIN_SIDE = 8
+
+
+@dataclasses.dataclass(frozen=True)
+class Placement:
+    """Where the user's picture sits inside the model's square: its original size and the box used."""
+
+    width: int
+    height: int
+    box: tuple[int, int, int, int]  # left, top, right, bottom, in model pixels
+
+    def to_dict(self) -> dict:
+        return {"width": self.width, "height": self.height, "box": list(self.box)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Placement":
+        return cls(int(d["width"]), int(d["height"]), tuple(int(v) for v in d["box"]))
+
+
+def open_image(source) -> Image.Image:
+    """Open a path or file-like as a PIL image, with a clear error for anything that is not one."""
+    if isinstance(source, (str, os.PathLike)) and not Path(source).exists():
+        raise ArtzooError(f"no such file: {source}")
+    Image.MAX_IMAGE_PIXELS = None  # we check the size ourselves, with a friendlier message
+    try:
+        image = Image.open(source)
+        image.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        name = source if isinstance(source, (str, os.PathLike)) else "input"
+        raise ArtzooError(f"{name} is not a readable image ({e.__class__.__name__}: {e})") from None
+    return image
+
+
+def _check_size(width: int, height: int) -> None:
+    if width * height > MAX_PIXELS:
+        raise ArtzooError(f"image is {width}×{height} = {width * height / 1e6:.1f} MP; the limit is "
+                          f"{MAX_PIXELS / 1e6:.0f} MP: scale it down first")
+    if min(width, height) < MIN_SIDE:
+        raise ArtzooError(f"image is {width}×{height}; each side must be at least {MIN_SIDE} px")
+
+
+def _to_rgb_on_white(image: Image.Image) -> Image.Image:
+    if getattr(image, "is_animated", False):
+        image = next(ImageSequence.Iterator(image))  # an animated file: use its first frame
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    if image.mode in ("I", "I;16", "F"):
+        # 16-bit/float greyscale: rescale to 8 bits instead of clipping to white.
+        arr = np.asarray(image, dtype=np.float64)
+        span = max(arr.max() - arr.min(), 1e-9)
+        return Image.fromarray(((arr - arr.min()) / span * 255).astype(np.uint8)).convert("RGB")
+    return image.convert("RGB")
+
+
+def _from_array(array: np.ndarray) -> Image.Image:
+    a = np.asarray(array)
+    if a.ndim == 3 and a.shape[0] in (1, 3, 4) and a.shape[-1] not in (1, 3, 4):
+        a = np.moveaxis(a, 0, -1)  # CHW → HWC
+    if a.ndim == 3 and a.shape[-1] == 1:
+        a = a[..., 0]
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[-1] not in (3, 4)):
+        raise ArtzooError(f"array of shape {tuple(np.asarray(array).shape)} is not an image "
+                          "(expected H×W, H×W×3 or H×W×4)")
+    if a.dtype == np.bool_:
+        a = a.astype(np.uint8) * 255
+    elif np.issubdtype(a.dtype, np.floating):
+        if not np.isfinite(a).all():
+            raise ArtzooError("image array contains NaN or infinity")
+        # Floats in [-1, 1] (model range) or [0, 1]; anything else is treated as 0..255.
+        if a.min() < 0:
+            a = (a + 1) / 2
+        if a.max() <= 1.0:
+            a = a * 255
+        a = np.clip(a, 0, 255).astype(np.uint8)
+    elif a.dtype != np.uint8:
+        a = np.clip(a, 0, 255).astype(np.uint8)
+    return Image.fromarray(a, "RGBA" if a.ndim == 3 and a.shape[-1] == 4 else None)
+
+
+def as_pil(image) -> Image.Image:
+    """PIL image, path, numpy array or tensor → an RGB PIL image composited on white."""
+    if isinstance(image, (str, os.PathLike)):
+        image = open_image(image)
+    elif isinstance(image, torch.Tensor):
+        t = image.detach().float().cpu()
+        if t.ndim == 4:
+            if t.shape[0] != 1:
+                raise ArtzooError(f"tensor has a batch of {t.shape[0]} images; pass one at a time")
+            t = t[0]
+        image = _from_array(t.numpy())
+    elif isinstance(image, np.ndarray):
+        image = _from_array(image)
+    elif not isinstance(image, Image.Image):
+        raise ArtzooError(f"expected an image (PIL image, numpy array, tensor or file path), got {type(image).__name__}")
+    _check_size(*image.size)
+    return _to_rgb_on_white(image)
+
+
+def fit_square(image: Image.Image, size: int) -> tuple[Image.Image, Placement]:
+    """Scale to fit a size×size square, centred on white, keeping the aspect ratio."""
+    w, h = image.size
+    scale = size / max(w, h)
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    # Box filter when shrinking a lot keeps thin lines as grey rather than dropping them.
+    resized = image.resize((nw, nh), Image.Resampling.BOX if scale < 0.5 else Image.Resampling.BICUBIC)
+    canvas = Image.new("RGB", (size, size), (255, 255, 255))
+    left, top = (size - nw) // 2, (size - nh) // 2
+    canvas.paste(resized, (left, top))
+    return canvas, Placement(w, h, (left, top, left + nw, top + nh))
+
+
+def to_tensor(image: Image.Image, channels: int) -> torch.Tensor:
+    """RGB PIL → (1, C, H, W) float in [-1, 1]; one channel is luminance."""
+    if channels == 1:
+        image = image.convert("L")
+    arr = np.asarray(image, dtype=np.float32) / 127.5 - 1.0
+    t = torch.from_numpy(arr.copy())
+    return (t[None] if channels == 1 else t.permute(2, 0, 1))[None]
+
+
+def to_pil(tensor: torch.Tensor) -> Image.Image:
+    """(1, C, H, W) or (C, H, W) in [-1, 1] → PIL (L for one channel, RGB otherwise)."""
+    t = tensor.detach().float().cpu()
+    if t.ndim == 4:
+        t = t[0]
+    arr = ((t.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    if arr.shape[0] == 1:
+        return Image.fromarray(arr[0].numpy(), "L")
+    return Image.fromarray(arr.permute(1, 2, 0).numpy(), "RGB")
+
+
+def restore_aspect(image: Image.Image, placement: Placement, max_side: int | None = None) -> Image.Image:
+    """Cut the model-size output back to the input's box and upscale to the input's size (capped)."""
+    crop = image.crop(placement.box)
+    w, h = placement.width, placement.height
+    if max_side and max(w, h) > max_side:
+        s = max_side / max(w, h)
+        w, h = max(1, round(w * s)), max(1, round(h * s))
+    return crop.resize((w, h), Image.Resampling.LANCZOS)
+
+
+def load_for_model(image, channels: int, size: int, *, what: str = "image") -> tuple[torch.Tensor, Placement]:
+    """Any supported input → ((1, C, size, size) tensor in [-1, 1], placement), rejecting blank images."""
+    pil = as_pil(image)
+    fitted, placement = fit_square(pil, size)
+    tensor = to_tensor(fitted, channels)
+    if float(tensor.std()) < 1e-3:
+        raise ArtzooError(f"the {what} is blank (a single flat colour): nothing to work from")
+    return tensor, placement

@@ -1,0 +1,177 @@
+"""Feature extractors for FID/KID/diversity, and the offline default one.
+
+Every extractor takes images as float tensors in [-1, 1] of shape (N, 3, H, W) or (N, 1, H, W) (grey
+images are repeated to 3 channels), any H and W (each extractor resizes to its own input size), and
+returns one feature vector per image.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from artzoo.errors import ArtzooError
+
+Images = torch.Tensor | Iterable[torch.Tensor]
+
+
+class FeatureExtractor(torch.nn.Module):
+    """Common interface: `extractor(images)` -> (N, dim) float32 tensor; `extract` for whole data sets.
+
+    Subclasses set `name` (identifies the feature space; stored with saved statistics so that statistics
+    of different extractors are never compared) and `dim`, and implement `_features` on checked
+    (N, 3, H, W) float32 tensors in [-1, 1].
+    """
+
+    name: str
+    dim: int
+
+    def _features(self, images: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self._features(_check_images(images))
+
+    @torch.inference_mode()
+    def extract(self, images: Images, batch_size: int = 128) -> np.ndarray:
+        """Features of a whole set as a float64 (N, dim) array.
+
+        `images` is one (N, C, H, W) tensor, or an iterable of such batches (for example a data loader
+        yielding tensors), so that large sets need not fit in memory at once.
+        """
+        if batch_size < 1:
+            raise ArtzooError(f"batch_size must be at least 1, got {batch_size}")
+        self.eval()
+        batches = images.split(batch_size) if isinstance(images, torch.Tensor) else images
+        feats = [self(batch).double().numpy() for batch in batches]
+        if not feats or sum(len(f) for f in feats) == 0:
+            raise ArtzooError("no images given")
+        return np.concatenate(feats)
+
+
+def _check_images(images) -> torch.Tensor:
+    if not isinstance(images, torch.Tensor):
+        raise ArtzooError(f"images must be a torch tensor, got {type(images).__name__}")
+    if not images.is_floating_point():
+        raise ArtzooError(f"images must be float tensors in [-1, 1], got dtype {images.dtype}")
+    if images.ndim != 4 or images.shape[1] not in (1, 3):
+        raise ArtzooError(f"images must have shape (N, 3, H, W) or (N, 1, H, W), got {tuple(images.shape)}")
+    images = images.detach().to("cpu", torch.float32)
+    # 1e-3 slack for rounding; anything far outside is almost surely [0, 255] or unnormalised data.
+    if images.numel() and (images.min() < -1.001 or images.max() > 1.001):
+        raise ArtzooError(
+            f"images must lie in [-1, 1], got values in [{images.min():.3g}, {images.max():.3g}]"
+        )
+    return images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
+
+
+def resize(images: torch.Tensor, size: int) -> torch.Tensor:
+    """Bilinear resize to size x size; antialiased when shrinking so fine detail is averaged, not aliased."""
+    if images.shape[-2:] == (size, size):
+        return images
+    shrink = images.shape[-1] > size or images.shape[-2] > size
+    return F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False, antialias=shrink)
+
+
+def hashed_uniform(seed: int, count: int) -> np.ndarray:
+    """`count` numbers in [-1, 1) from the splitmix64 hash of (seed, index).
+
+    Pure 64-bit integer arithmetic plus an exact conversion to float64, so the numbers are bit-identical
+    on every machine and every numpy/torch version (library random generators promise less).
+    """
+    with np.errstate(over="ignore"):
+        z = np.uint64(seed) * np.uint64(0xD1B54A32D192ED03) + np.arange(1, count + 1, dtype=np.uint64) * np.uint64(
+            0x9E3779B97F4A7C15
+        )
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)).astype(np.float64) * 2.0**-52 - 1.0
+
+
+class RandomConvFeatures(FeatureExtractor):
+    """The offline default: fixed colour statistics plus features of a random, untrained conv net.
+
+    This is NOT Inception and its Fréchet distances are NOT comparable to published FIDs; they are only
+    comparable with each other (same extractor name). It depends on no trained model, downloads nothing
+    and ships no weights. What it computes, after resizing to `size` x `size` (default 64):
+
+    * colour statistics of an average-pooled pyramid (size, size/2, size/4, size/8):
+      the 4x4 grid of mean colours (layout), per-level per-channel standard deviation (contrast per
+      scale), per-channel log energy of the Laplacian bands (sharpness, noise) and an 8-bin soft
+      histogram per channel (colour distribution);
+    * a random conv net: 3x3 convolutions (reflect padding) with ReLU, widths `widths`, the first at
+      full resolution and each later one with stride 2; each stage contributes the spatial mean and
+      standard deviation of every channel (texture statistics at four scales). Weights are uniform
+      with He scaling, drawn by `hashed_uniform(seed, ...)`, so they are identical on every machine.
+
+    Feature groups are weighted so that each moves FD by a similar amount under the validation
+    degradations (see benchmarks/validate_fd.py). Features agree across machines to float32 rounding.
+    """
+
+    HIST_BINS = 8
+    # Per-group weights (applied to the feature values): balance the colour statistics against the
+    # many conv channels so neither drowns out the other in the Fréchet distance.
+    GROUP_WEIGHTS = {"layout": 1.0, "contrast": 1.0, "bands": 0.25, "hist": 1.0, "conv": 1.0}
+
+    def __init__(self, size: int = 64, widths: tuple[int, ...] = (32, 64, 128, 256), seed: int = 0):
+        super().__init__()
+        if size < 16 or size % 8:
+            raise ArtzooError(f"size must be a multiple of 8 and at least 16, got {size}")
+        self.size, self.widths, self.seed = size, tuple(widths), seed
+        shapes = [(w, c, 3, 3) for c, w in zip((3, *widths[:-1]), widths)]
+        values = hashed_uniform(seed, sum(int(np.prod(s)) for s in shapes))
+        self.weights = []
+        start = 0
+        for i, shape in enumerate(shapes):
+            n, fan_in = int(np.prod(shape)), shape[1] * 9
+            # Uniform[-1, 1) has variance 1/3; sqrt(6 / fan_in) gives He (ReLU) scaling.
+            w = torch.from_numpy(values[start : start + n].reshape(shape) * np.sqrt(6.0 / fan_in)).float()
+            self.register_buffer(f"conv{i}", w, persistent=False)
+            self.weights.append(f"conv{i}")
+            start += n
+        self.name = f"randconv-v1-size{size}-widths{'x'.join(map(str, widths))}-seed{seed}"
+        self.dim = 48 + 12 + 9 + 3 * self.HIST_BINS + 2 * sum(widths)
+
+    def _colour_stats(self, x: torch.Tensor) -> list[torch.Tensor]:
+        levels = [x]
+        for _ in range(3):
+            levels.append(F.avg_pool2d(levels[-1], 2))
+        layout = F.adaptive_avg_pool2d(x, 4).flatten(1)
+        contrast = torch.cat([lv.std(dim=(2, 3)) for lv in levels], 1)
+        bands = torch.cat(
+            [
+                ((fine - F.interpolate(coarse, scale_factor=2, mode="bilinear", align_corners=False)) ** 2)
+                .mean(dim=(2, 3))
+                .add(1e-6)
+                .log()
+                for fine, coarse in zip(levels[:-1], levels[1:])
+            ],
+            1,
+        )
+        # Soft (triangular) histogram so the count changes smoothly with colour, not in jumps.
+        centres = torch.linspace(-1, 1, self.HIST_BINS)
+        width = centres[1] - centres[0]
+        weights = (1 - (x.unsqueeze(2) - centres.view(1, 1, -1, 1, 1)).abs() / width).clamp(min=0)
+        hist = weights.mean(dim=(3, 4)).flatten(1)
+        g = self.GROUP_WEIGHTS
+        return [layout * g["layout"], contrast * g["contrast"], bands * g["bands"], hist * g["hist"]]
+
+    def _conv_stats(self, x: torch.Tensor) -> list[torch.Tensor]:
+        out = []
+        for i, name in enumerate(self.weights):
+            x = F.relu(F.conv2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), getattr(self, name), stride=1 if i == 0 else 2))
+            out += [x.mean(dim=(2, 3)) * self.GROUP_WEIGHTS["conv"], x.std(dim=(2, 3)) * self.GROUP_WEIGHTS["conv"]]
+        return out
+
+    def _features(self, images: torch.Tensor) -> torch.Tensor:
+        x = resize(images, self.size)
+        return torch.cat(self._colour_stats(x) + self._conv_stats(x), 1)
+
+
+def default_extractor() -> RandomConvFeatures:
+    """The offline default extractor (`RandomConvFeatures` with its default settings)."""
+    return RandomConvFeatures()

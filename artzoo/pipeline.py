@@ -1,0 +1,462 @@
+"""`WorkflowPipeline`: the stage networks of one workflow (e.g. sketch → flat → detail) and what users do
+with them: generate by stages, decompose an artwork, fit it (AdaIN optimisation), edit, colour hints.
+
+Transition i turns stage i into stage i+1 and owns
+    generator_i        G_i(x_i, z) → x_{i+1}          (MUNIT-style, z → AdaIN through an MLP)
+    latent_encoder_i   E_i(x_{i+1}) → (mu, logvar)     (recovers z from a picture)
+    inference_i        I_i(x_{i+1}) → x_i              (undoes the step: pix2pix U-Net)
+and, for training and the learned regulariser only, discriminators and the regulariser's θ.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+from . import hub
+from .errors import ArtzooError
+from .images import Placement, load_for_model, to_pil
+from .models import (DiscriminatorConfig, GeneratorConfig, InferenceNetConfig, LatentEncoderConfig, LearnedRegularizer,
+                     LatentEncoder, MultiScaleDiscriminator, InferenceNet, RegularizerConfig, StageGenerator)
+from .perceptual import PerceptualLoss, load_perceptual
+from .workflow import Workflow
+
+# Network widths per preset; image size is chosen separately. "lean" is the 64 px CPU model, "paper"
+# the reference's widths (nz 8, 4 AdaIN blocks × 256 ch, MLP 256).
+PRESETS = {
+    "tiny": dict(gen=dict(base_channels=8, n_content_res=1, n_adain_res=1, mlp_dim=32),
+                 enc=dict(base_channels=8, n_blocks=3, max_channels=32),
+                 inf=dict(base_channels=8, max_channels=32), disc=dict(base_channels=8, n_layers=2)),
+    "lean": dict(gen=dict(base_channels=32, n_content_res=2, n_adain_res=2, mlp_dim=128),
+                 enc=dict(base_channels=32, n_blocks=4, max_channels=128),
+                 inf=dict(base_channels=32, max_channels=256), disc=dict(base_channels=32, n_layers=3)),
+    "paper": dict(gen=dict(base_channels=64, n_content_res=4, n_adain_res=4, mlp_dim=256),
+                  enc=dict(base_channels=64, n_blocks=4, max_channels=256),
+                  inf=dict(base_channels=64, max_channels=512), disc=dict(base_channels=64, n_layers=4)),
+}
+DISCRIMINATORS = ("disc_encoded", "disc_random", "disc_inference")
+ProgressFn = Callable[[int, int, str, float], None]
+
+
+class Transition(nn.Module):
+    """The networks of one step i → i+1. Discriminators and regulariser are optional."""
+
+    def __init__(self, generator: StageGenerator, latent_encoder: LatentEncoder, inference: InferenceNet,
+                 discriminators: dict[str, MultiScaleDiscriminator] | None = None,
+                 regularizer: LearnedRegularizer | None = None):
+        super().__init__()
+        self.generator = generator
+        self.latent_encoder = latent_encoder
+        self.inference = inference
+        self.discriminators = nn.ModuleDict(discriminators or {})
+        self.regularizer = regularizer
+
+    def components(self) -> dict[str, nn.Module]:
+        parts = {"generator": self.generator, "latent_encoder": self.latent_encoder, "inference": self.inference,
+                 **dict(self.discriminators.items())}
+        if self.regularizer is not None:
+            parts["regularizer"] = self.regularizer
+        return parts
+
+
+def _interpolate_z(z_a: torch.Tensor, z_b: torch.Tensor, t: float) -> torch.Tensor:
+    return (1 - t) * z_a + t * z_b
+
+
+class WorkflowPipeline(nn.Module):
+    """A trained (or freshly built) workflow: stage names, channels, size and one `Transition` per step."""
+
+    def __init__(self, stages: list[str], channels: list[int], image_size: int, transitions: list[Transition],
+                 perceptual: PerceptualLoss | None = None, info: dict | None = None):
+        super().__init__()
+        if len(stages) < 2 or len(stages) != len(channels) or len(transitions) != len(stages) - 1:
+            raise ArtzooError("a pipeline needs ≥ 2 stages, one channel count per stage and one transition per step")
+        self.stages = list(stages)
+        self.channels = list(channels)
+        self.image_size = int(image_size)
+        self.transitions = nn.ModuleList(transitions)
+        self.info = dict(info or {})  # free-form metadata kept in the index (training notes, licence, ...)
+        self._perceptual = perceptual
+        self.requires_grad_(False)
+        self.eval()
+
+    # ---- construction, saving, loading -------------------------------------------------------------
+    @classmethod
+    def from_config(cls, stages: list[str], channels: list[int] | None = None, image_size: int = 64,
+                    preset: str = "lean", *, skip_connections: bool = True, nz: int = 8,
+                    discriminators: bool = False, regularizer: bool = False, seed: int = 0,
+                    overrides: dict | None = None) -> "WorkflowPipeline":
+        """A randomly initialised pipeline (for training, or tiny ones for tests).
+
+        channels defaults to 1 for the first stage (sketch) and 3 for the others; ``overrides`` maps
+        "gen"/"enc"/"inf"/"disc" to config fields that replace the preset's.
+        """
+        if preset not in PRESETS:
+            raise ArtzooError(f"unknown preset {preset!r}; choose from {sorted(PRESETS)}")
+        channels = list(channels or [1] + [3] * (len(stages) - 1))
+        sizes = {k: {**v, **(overrides or {}).get(k, {})} for k, v in PRESETS[preset].items()}
+        torch.manual_seed(seed)
+        transitions = []
+        for i in range(len(stages) - 1):
+            cin, cout = channels[i], channels[i + 1]
+            gen = StageGenerator(GeneratorConfig(in_channels=cin, out_channels=cout, image_size=image_size, nz=nz,
+                                                 skip_connections=skip_connections, **sizes["gen"]))
+            enc = LatentEncoder(LatentEncoderConfig(in_channels=cout, image_size=image_size, nz=nz, **sizes["enc"]))
+            n_down = max(3, min(int(image_size).bit_length() - 3, 8))  # bottleneck at 4×4 (at most 8 levels)
+            inf = InferenceNet(InferenceNetConfig(in_channels=cout, out_channels=cin, image_size=image_size,
+                                                  n_downsample=n_down, **sizes["inf"]))
+            discs = None
+            if discriminators:
+                discs = {"disc_encoded": DiscriminatorConfig(in_channels=cout), "disc_random": DiscriminatorConfig(in_channels=cout),
+                         "disc_inference": DiscriminatorConfig(in_channels=cin + cout)}
+                discs = {k: MultiScaleDiscriminator(c.replace(image_size=image_size, **sizes["disc"])) for k, c in discs.items()}
+            reg = LearnedRegularizer(RegularizerConfig(num_params=gen.num_adain_params)) if regularizer else None
+            transitions.append(Transition(gen, enc, inf, discs, reg))
+        return cls(stages, channels, image_size, transitions)
+
+    def save_pretrained(self, path: str | os.PathLike, *, dtype: torch.dtype | None = None,
+                        include_discriminators: bool = True, model_card: str | None = None) -> Path:
+        """Write the pipeline folder atomically (``dtype=torch.float16`` halves its size)."""
+        components = {}
+        for i, t in enumerate(self.transitions):
+            for kind, module in t.components().items():
+                if kind in DISCRIMINATORS and not include_discriminators:
+                    continue
+                components[f"{kind}_{i}"] = module
+        index = {"stages": self.stages, "channels": self.channels, "image_size": self.image_size, "info": self.info}
+        extra = {"README.md": model_card.encode()} if model_card else None
+        return hub.write_folder(path, index, components, dtype=dtype, extra_files=extra)
+
+    @classmethod
+    def from_pretrained(cls, repo_id_or_path: str | os.PathLike, revision: str | None = None,
+                        cache_dir: str | os.PathLike | None = None, device: str | torch.device | None = None,
+                        dtype: torch.dtype | None = None, *, local_files_only: bool = False) -> "WorkflowPipeline":
+        """Load from a local pipeline folder, or from a Hub repo id through huggingface_hub's cache.
+
+        fp16 weights are loaded as float32 unless ``dtype`` says otherwise.
+        """
+        folder = hub.resolve(repo_id_or_path, revision, None if cache_dir is None else str(cache_dir), local_files_only)
+        index = hub.read_index(folder)
+        n = len(index["stages"])
+        names = set(index["components"])
+        transitions = []
+        for i in range(n - 1):
+            load = lambda kind: hub.read_component(folder, f"{kind}_{i}", dtype or torch.float32)  # noqa: E731
+            for kind in ("generator", "latent_encoder", "inference"):
+                if f"{kind}_{i}" not in names:
+                    raise ArtzooError(f"{folder}: the index lists no {kind}_{i}; the pipeline is incomplete")
+            discs = {k: load(k) for k in DISCRIMINATORS if f"{k}_{i}" in names}
+            reg = load("regularizer") if f"regularizer_{i}" in names else None
+            transitions.append(Transition(load("generator"), load("latent_encoder"), load("inference"), discs, reg))
+        pipe = cls(index["stages"], index["channels"], index["image_size"], transitions, info=index.get("info"))
+        pipe._check_consistency(folder)
+        return pipe.to(device) if device is not None else pipe
+
+    def push_to_hub(self, repo_id: str, *, token: str | None = None, private: bool = False,
+                    dtype: torch.dtype | None = torch.float16, model_card: str | None = None) -> str:
+        """Upload the pipeline folder (fp16 by default) to a Hub model repo; returns the commit URL."""
+        import tempfile
+
+        from huggingface_hub import HfApi
+
+        api = HfApi(token=token)
+        api.create_repo(repo_id, private=private, exist_ok=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = self.save_pretrained(Path(tmp) / "pipeline", dtype=dtype, include_discriminators=False,
+                                          model_card=model_card)
+            return str(api.upload_folder(repo_id=repo_id, folder_path=str(folder), commit_message="Upload artzoo pipeline"))
+
+    def _check_consistency(self, folder: Path) -> None:
+        for i, t in enumerate(self.transitions):
+            g = t.generator.config
+            if (g.in_channels, g.out_channels) != (self.channels[i], self.channels[i + 1]):
+                raise ArtzooError(f"{folder}: generator_{i} maps {g.in_channels}→{g.out_channels} channels but the "
+                                  f"index says {self.channels[i]}→{self.channels[i + 1]}: mixed-up components")
+            if t.latent_encoder.config.nz != g.nz:
+                raise ArtzooError(f"{folder}: latent_encoder_{i} and generator_{i} disagree on nz")
+            if t.regularizer is not None and t.regularizer.config.num_params != t.generator.num_adain_params:
+                raise ArtzooError(f"{folder}: regularizer_{i} has {t.regularizer.config.num_params} weights for "
+                                  f"{t.generator.num_adain_params} AdaIN parameters")
+
+    # ---- helpers -----------------------------------------------------------------------------------
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    @property
+    def perceptual(self) -> PerceptualLoss:
+        """The perceptual loss used by `fit` (see `artzoo.perceptual`); set with `set_perceptual`."""
+        if self._perceptual is None:
+            self._perceptual = load_perceptual().to(self.device)
+        return self._perceptual
+
+    def set_perceptual(self, backbone=None) -> None:
+        """Use another perceptual backbone: a module, a VGG-16 safetensors path, or a name."""
+        self._perceptual = load_perceptual(backbone).to(self.device)
+
+    @property
+    def signature(self) -> dict:
+        """What a Workflow must agree with to be used with this pipeline."""
+        return {"stages": self.stages, "channels": self.channels, "image_size": self.image_size,
+                "adain": [t.generator.num_adain_params for t in self.transitions],
+                "nz": [t.generator.config.nz for t in self.transitions]}
+
+    def stage_index(self, stage: int | str) -> int:
+        if isinstance(stage, str):
+            if stage not in self.stages:
+                raise ArtzooError(f"unknown stage {stage!r}; this pipeline's stages are {self.stages}")
+            return self.stages.index(stage)
+        if isinstance(stage, bool) or not isinstance(stage, int) or not 0 <= stage < len(self.stages):
+            raise ArtzooError(f"stage {stage!r} out of range: use 0..{len(self.stages) - 1} or a name in {self.stages}")
+        return stage
+
+    def _check_workflow(self, workflow: Workflow) -> None:
+        if not isinstance(workflow, Workflow):
+            raise ArtzooError(f"expected a Workflow, got {type(workflow).__name__}")
+        if workflow.signature != self.signature:
+            raise ArtzooError("this workflow was made by a different pipeline (stages, size or latent sizes "
+                              f"differ: {workflow.signature} vs {self.signature})")
+
+    def load_image(self, image, stage: int | str = 0) -> tuple[torch.Tensor, Placement]:
+        """Any image input → a tensor for ``stage`` at model size, and where the input was placed."""
+        k = self.stage_index(stage)
+        tensor, placement = load_for_model(image, self.channels[k], self.image_size, what=f"{self.stages[k]} image")
+        return tensor.to(self.device), placement
+
+    def sample_z(self, seed: int | None = None, n: int = 1, transition: int = 0) -> torch.Tensor:
+        """n latent codes from N(0, I), reproducible for a seed (drawn on the CPU, then moved)."""
+        gen = torch.Generator().manual_seed(random.randrange(2**63) if seed is None else int(seed))
+        nz = self.transitions[transition].generator.config.nz
+        return torch.randn(n, nz, generator=gen).to(self.device)
+
+    @staticmethod
+    def interpolate(z_a: torch.Tensor, z_b: torch.Tensor, t: float) -> torch.Tensor:
+        """Linear interpolation between two latent codes (t = 0 → z_a, 1 → z_b)."""
+        return _interpolate_z(z_a, z_b, t)
+
+    def _render(self, wf: Workflow, start: int) -> None:
+        """Regenerate stages start+1 … N from stage ``start`` with each transition's AdaIN + increment."""
+        for i in range(start, len(self.transitions)):
+            wf.images[i + 1] = self.transitions[i].generator(wf.images[i], adain=wf.adain[i] + wf.delta[i])
+
+    def _z_per_transition(self, z, seed: int | None) -> list[torch.Tensor]:
+        n = len(self.transitions)
+        if z is None:
+            base = random.randrange(2**31) if seed is None else int(seed)
+            return [self.sample_z(base + i, transition=i) for i in range(n)]
+        zs = list(z) if isinstance(z, (list, tuple)) else [z] * n if torch.as_tensor(z).ndim == 1 else list(torch.as_tensor(z))
+        if len(zs) != n:
+            raise ArtzooError(f"need one z per transition ({n}), got {len(zs)}")
+        out = []
+        for i, zi in enumerate(zs):
+            zi = torch.as_tensor(zi, dtype=torch.float32, device=self.device).reshape(1, -1)
+            nz = self.transitions[i].generator.config.nz
+            if zi.shape[1] != nz:
+                raise ArtzooError(f"z for transition {i} has {zi.shape[1]} values; this pipeline's nz is {nz}")
+            out.append(zi)
+        return out
+
+    # ---- the user-facing operations ----------------------------------------------------------------
+    @torch.no_grad()
+    def generate(self, sketch, seed: int | None = None, z=None) -> Workflow:
+        """Run the whole workflow from a sketch: every later stage, one z per transition.
+
+        ``z``: None (sampled from ``seed``; the same seed gives the same pictures), one code used for every
+        transition, or one per transition. Returns a `Workflow` (``.pil_images()``, ``.final``, ``.save``).
+        """
+        x, placement = self.load_image(sketch, 0)
+        zs = self._z_per_transition(z, seed)
+        adain = [t.generator.adain_params(zi) for t, zi in zip(self.transitions, zs)]
+        wf = Workflow(self.stages, [x] + [None] * len(self.transitions), zs, adain,
+                      [torch.zeros_like(a) for a in adain], self.signature, placement=placement)
+        self._render(wf, 0)
+        return wf
+
+    @torch.no_grad()
+    def variations(self, stage_image, stage: int | str = 0, n: int = 4, seed: int | None = 0) -> list:
+        """n candidates for the stage after ``stage`` (multimodal: one z each), as PIL images; the
+        same seed gives the same candidates, and candidate j uses ``sample_z(seed, n)[j]``."""
+        k = self.stage_index(stage)
+        if k == len(self.stages) - 1:
+            raise ArtzooError(f"'{self.stages[k]}' is the last stage: nothing comes after it")
+        if not 1 <= n <= 64:
+            raise ArtzooError(f"n must be between 1 and 64, got {n}")
+        x, _ = self.load_image(stage_image, k)
+        g = self.transitions[k].generator
+        out = g(x.expand(n, -1, -1, -1), z=self.sample_z(seed, n, transition=k))
+        return [to_pil(o) for o in out]
+
+    @torch.no_grad()
+    def decompose(self, artwork) -> Workflow:
+        """Recover the earlier stages of a finished picture and the latents that regenerate it.
+
+        Inference nets run backwards (x_N → … → x_1), each z is the latent encoder's mean, and the later
+        stages are regenerated from the inferred sketch: compare ``.images`` (regenerated) with
+        ``.targets`` (inferred stages + the artwork); `fit` closes the gap.
+        """
+        x, placement = self.load_image(artwork, len(self.stages) - 1)
+        targets = [x]
+        for t in reversed(self.transitions):
+            targets.insert(0, t.inference(targets[0]))
+        zs = [t.latent_encoder(targets[i + 1])[0] for i, t in enumerate(self.transitions)]
+        adain = [t.generator.adain_params(zi) for t, zi in zip(self.transitions, zs)]
+        wf = Workflow(self.stages, [targets[0]] + [None] * len(self.transitions), zs, adain,
+                      [torch.zeros_like(a) for a in adain], self.signature, targets=targets, placement=placement)
+        self._render(wf, 0)
+        return wf
+
+    def _decay(self, i: int, regularizer) -> torch.Tensor | None:
+        if regularizer is None:
+            return None
+        if regularizer == "learned":
+            reg = self.transitions[i].regularizer
+            if reg is None:
+                raise ArtzooError("this pipeline has no learned regulariser; use regularizer=None or a "
+                                  "weight-decay value")
+            return reg().detach()
+        if isinstance(regularizer, (int, float)) and not isinstance(regularizer, bool) and regularizer >= 0:
+            return torch.full((self.transitions[i].generator.num_adain_params,), float(regularizer), device=self.device)
+        raise ArtzooError(f"regularizer must be None, a non-negative weight decay or 'learned', got {regularizer!r}")
+
+    def fit(self, workflow: Workflow, steps: int = 60, lr: float = 0.1, regularizer=None,
+            perceptual_weight: float = 1.0, progress: ProgressFn | None = None) -> Workflow:
+        """AdaIN optimisation (the paper's Algorithm 1): make the regenerated stages match the targets.
+
+        Stage by stage from the first transition, an increment Δ added to the AdaIN vector is optimised
+        with Adam (generator frozen) to minimise L1 + ``perceptual_weight`` × perceptual distance to the
+        target; earlier stages keep their fitted Δ. ``regularizer``: None, a weight-decay value, or
+        "learned" (the pipeline's meta-learned per-parameter decay, if it has one); the decay w ⊙ Δ is
+        added to Δ's gradient. ``progress(step, total, stage_name, loss)`` is called after each step.
+        Returns a new Workflow; its ``loss_history`` has the loss curve per stage.
+        """
+        self._check_workflow(workflow)
+        if workflow.targets is None:
+            raise ArtzooError("this workflow has no targets to fit: use a workflow from decompose()")
+        if steps < 0:
+            raise ArtzooError(f"steps must be ≥ 0, got {steps}")
+        wf = workflow.copy()
+        total, done = steps * len(self.transitions), 0
+        for i, t in enumerate(self.transitions):
+            decay = self._decay(i, regularizer)
+            name = self.stages[i + 1]
+            with torch.no_grad():
+                content = t.generator.encode_content(wf.images[i])  # independent of Δ: once per stage
+                target = wf.targets[i + 1]
+                target_features = self.perceptual.features(target)
+            delta = wf.delta[i].clone().requires_grad_(True)
+            opt = torch.optim.Adam([delta], lr=lr)
+            history = []
+            for _ in range(steps):
+                out = t.generator.decode(content, wf.adain[i] + delta)
+                loss = F.l1_loss(out, target) + perceptual_weight * self.perceptual(out, target_features=target_features)
+                opt.zero_grad(set_to_none=False)
+                loss.backward()
+                if decay is not None:
+                    delta.grad += decay * delta.detach()
+                opt.step()
+                history.append(float(loss))
+                done += 1
+                if progress is not None:
+                    progress(done, total, name, history[-1])
+            wf.delta[i] = delta.detach()
+            wf.loss_history[name] = wf.loss_history.get(name, []) + history
+            with torch.no_grad():
+                wf.images[i + 1] = t.generator.decode(content, wf.adain[i] + wf.delta[i])
+        return wf
+
+    @torch.no_grad()
+    def reconstruction_error(self, workflow: Workflow) -> float:
+        """Mean L1 (in [-1, 1] units) between the regenerated final stage and the artwork."""
+        if workflow.targets is None:
+            raise ArtzooError("this workflow has no targets: use a workflow from decompose()")
+        return float(F.l1_loss(workflow.images[-1], workflow.targets[-1]))
+
+    @torch.no_grad()
+    def edit(self, workflow: Workflow, stage: int | str, image=None, z=None) -> Workflow:
+        """Change one stage and let the later ones follow; earlier stages stay exactly as they were.
+
+        ``image``: a new picture for that stage (a repainted flat colouring, a new sketch). ``z``: a new
+        latent for the transition that makes that stage (resample: ``pipe.sample_z(seed)``; blend:
+        ``pipe.interpolate(wf.z[k-1], new, t)``); its fitted increment is kept. Later stages are
+        regenerated with their own latents and fitted increments, so the rest of the look is kept.
+        """
+        self._check_workflow(workflow)
+        k = self.stage_index(stage)
+        if image is None and z is None:
+            raise ArtzooError("edit needs a new image or a new z for the stage")
+        wf = workflow.copy()
+        if image is not None:
+            wf.images[k], _ = self.load_image(image, k)
+        if z is not None:
+            if k == 0:
+                raise ArtzooError(f"stage '{self.stages[0]}' is the input: it has no latent; pass image= instead")
+            zk = self._z_per_transition([z if j == k - 1 else wf.z[j] for j in range(len(self.transitions))], None)[k - 1]
+            wf.z[k - 1] = zk
+            wf.adain[k - 1] = self.transitions[k - 1].generator.adain_params(zk)
+            if image is None:
+                self._render_one(wf, k - 1)
+        self._render(wf, k)
+        return wf
+
+    def _render_one(self, wf: Workflow, i: int) -> None:
+        wf.images[i + 1] = self.transitions[i].generator(wf.images[i], adain=wf.adain[i] + wf.delta[i])
+
+    def fit_hints(self, workflow: Workflow, stage: int | str, hints, mask=None, steps: int = 40, lr: float = 0.1,
+                  keep_weight: float = 0.2, progress: ProgressFn | None = None) -> Workflow:
+        """Colour hints: adapt the AdaIN increment of the transition that makes ``stage`` so the stage
+        takes the colours the user scribbled (``hints``) where they scribbled (``mask``: bool H×W, or
+        None = every clearly coloured pixel of ``hints``), staying close to the current picture elsewhere.
+        Later stages are regenerated to follow."""
+        self._check_workflow(workflow)
+        k = self.stage_index(stage)
+        if k == 0 or self.channels[k] != 3:
+            raise ArtzooError(f"colour hints apply to a colour stage after the first, not '{self.stages[k]}'")
+        target, _ = self.load_image(hints, k)
+        if mask is None:
+            rgb = (target[0] + 1) / 2
+            saturation = rgb.max(0).values - rgb.min(0).values
+            m = saturation > 0.25  # scribbles are coloured; sketch lines and paper are grey
+        else:
+            m = torch.as_tensor(mask, dtype=torch.bool, device=self.device)
+            if m.ndim == 3:
+                m = m.any(-1) if m.shape[-1] in (1, 3, 4) else m.any(0)
+            if tuple(m.shape) != (self.image_size, self.image_size):
+                m = F.interpolate(m[None, None].float(), size=(self.image_size,) * 2, mode="nearest")[0, 0] > 0.5
+        if not bool(m.any()):
+            raise ArtzooError("no colour hints found: scribble some colour (or pass a mask)")
+        m = m[None, None].float()
+        wf = workflow.copy()
+        t = self.transitions[k - 1]
+        with torch.no_grad():
+            content = t.generator.encode_content(wf.images[k - 1])
+            current = wf.images[k].clone()
+        delta = wf.delta[k - 1].clone().requires_grad_(True)
+        opt = torch.optim.Adam([delta], lr=lr)
+        history = []
+        for step in range(steps):
+            out = t.generator.decode(content, wf.adain[k - 1] + delta)
+            err = (out - target).abs() * m
+            keep = (out - current).abs() * (1 - m)
+            loss = err.sum() / (3 * m.sum()) + keep_weight * keep.sum() / (3 * (1 - m).sum()).clamp_min(1)
+            opt.zero_grad(set_to_none=False)
+            loss.backward()
+            opt.step()
+            history.append(float(loss))
+            if progress is not None:
+                progress(step + 1, steps, self.stages[k], history[-1])
+        wf.delta[k - 1] = delta.detach()
+        wf.loss_history[f"hints:{self.stages[k]}"] = history
+        with torch.no_grad():
+            wf.images[k] = t.generator.decode(content, wf.adain[k - 1] + wf.delta[k - 1])
+            self._render(wf, k)
+        return wf
+
+    def extra_repr(self) -> str:
+        return f"stages={self.stages}, channels={self.channels}, image_size={self.image_size}"
+
