@@ -360,7 +360,7 @@ class WorkflowPipeline(nn.Module):
                 if decay is not None:
                     delta.grad += decay * delta.detach()
                 opt.step()
-                history.append(float(loss))
+                history.append(loss.item())
                 done += 1
                 if progress is not None:
                     progress(done, total, name, history[-1])
@@ -447,7 +447,7 @@ class WorkflowPipeline(nn.Module):
             opt.zero_grad(set_to_none=False)
             loss.backward()
             opt.step()
-            history.append(float(loss))
+            history.append(loss.item())
             if progress is not None:
                 progress(step + 1, steps, self.stages[k], history[-1])
         wf.delta[k - 1] = delta.detach()
