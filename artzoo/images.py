@@ -161,11 +161,12 @@ def restore_aspect(image: Image.Image, placement: Placement, max_side: int | Non
     return crop.resize((w, h), Image.Resampling.LANCZOS)
 
 
-def load_for_model(image, channels: int, size: int, *, what: str = "image") -> tuple[torch.Tensor, Placement]:
+def load_for_model(image, channels: int, size: int, *, what: str = "image",
+                   allow_blank: bool = False) -> tuple[torch.Tensor, Placement]:
     """Any supported input → ((1, C, size, size) tensor in [-1, 1], placement), rejecting blank images."""
     pil = as_pil(image)
     fitted, placement = fit_square(pil, size)
     tensor = to_tensor(fitted, channels)
-    if float(tensor.std()) < 1e-3:
+    if not allow_blank and float(tensor.std()) < 1e-3:
         raise ArtzooError(f"the {what} is blank (a single flat colour): nothing to work from")
     return tensor, placement

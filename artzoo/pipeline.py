@@ -223,10 +223,11 @@ class WorkflowPipeline(nn.Module):
             raise ArtzooError("this workflow was made by a different pipeline (stages, size or latent sizes "
                               f"differ: {workflow.signature} vs {self.signature})")
 
-    def load_image(self, image, stage: int | str = 0) -> tuple[torch.Tensor, Placement]:
+    def load_image(self, image, stage: int | str = 0, *, allow_blank: bool = False) -> tuple[torch.Tensor, Placement]:
         """Any image input → a tensor for ``stage`` at model size, and where the input was placed."""
         k = self.stage_index(stage)
-        tensor, placement = load_for_model(image, self.channels[k], self.image_size, what=f"{self.stages[k]} image")
+        tensor, placement = load_for_model(image, self.channels[k], self.image_size, what=f"{self.stages[k]} image",
+                                           allow_blank=allow_blank)
         return tensor.to(self.device), placement
 
     def sample_z(self, seed: int | None = None, n: int = 1, transition: int = 0) -> torch.Tensor:
@@ -417,7 +418,7 @@ class WorkflowPipeline(nn.Module):
         k = self.stage_index(stage)
         if k == 0 or self.channels[k] != 3:
             raise ArtzooError(f"colour hints apply to a colour stage after the first, not '{self.stages[k]}'")
-        target, _ = self.load_image(hints, k)
+        target, _ = self.load_image(hints, k, allow_blank=True)
         if mask is None:
             rgb = (target[0] + 1) / 2
             saturation = rgb.max(0).values - rgb.min(0).values

@@ -1,0 +1,369 @@
+"""chairs: procedural chairs ray-cast in numpy, as sketch -> normal -> colour -> light.
+
+A chair is a handful of boxes and elliptic cylinders (legs, seat, back, arms), each an
+affine image of a unit shape, so a ray hits it by a slab test in the shape's own frame.
+Each chair is drawn from two random viewpoints; sample i is view i % 2 of chair i // 2,
+and everything random comes from a generator seeded by (seed, chair, view).
+
+normal = camera-space normals as RGB, colour = flat albedo, light = albedo under a random
+directional light with ambient, specular and cast shadows, sketch = lines along part
+boundaries, creases and the silhouette. All on white; rendered at 4x and area-downsampled.
+"""
+
+import colorsys
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from artzoo.data.lines import draw_lines, label_edges
+from artzoo.data.recipe import Job, Option, Plan, Recipe
+
+DEFAULT_COUNT = 10_000
+VIEWS = 2
+SCALE = 4  # render at this multiple of the output size, then area-downsample
+BOX, CYLINDER = 0, 1
+CREASE_COS = np.cos(np.radians(30))  # normals turning more than this between pixels draw a line
+
+
+@dataclass
+class Part:
+    kind: int  # BOX: unit cube [-1, 1]^3; CYLINDER: unit radius around y, y in [-1, 1]
+    centre: np.ndarray  # (3,)
+    linear: np.ndarray  # (3, 3) rotation @ diag(half sizes): unit shape -> world, before the shift
+    material: str  # which colour group: seat, back, frame, arm
+
+
+def rotation(axis: str, degrees: float) -> np.ndarray:
+    c, s = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
+    return {
+        "x": np.array([[1, 0, 0], [0, c, -s], [0, s, c]]),
+        "y": np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]]),
+        "z": np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]]),
+    }[axis]
+
+
+def part(kind, centre, half, material, rot=None) -> Part:
+    rot = np.eye(3) if rot is None else rot
+    return Part(kind, np.asarray(centre, float), rot @ np.diag(np.asarray(half, float)), material)
+
+
+def bar(start, end, thickness, material, round_: bool) -> Part:
+    """A leg or rail from start to end: a cylinder or square-section box along the segment."""
+    start, end = np.asarray(start, float), np.asarray(end, float)
+    axis = end - start
+    length = np.linalg.norm(axis)
+    y = axis / length
+    helper = np.array([1.0, 0, 0]) if abs(y[0]) < 0.9 else np.array([0, 0, 1.0])
+    x = np.cross(y, helper)
+    x /= np.linalg.norm(x)
+    rot = np.stack([x, y, np.cross(x, y)], axis=1)
+    return part(CYLINDER if round_ else BOX, (start + end) / 2, (thickness, length / 2, thickness), material, rot)
+
+
+# ---------------------------------------------------------------- chair generator
+
+
+def make_chair(rng: np.random.Generator) -> list[Part]:
+    width, depth = rng.uniform(0.8, 1.2), rng.uniform(0.7, 1.1)
+    height, thick = rng.uniform(0.75, 1.05), rng.uniform(0.05, 0.14)
+    round_frame = rng.random() < 0.5
+    seat_shape = rng.choice(["box", "round", "cushion"], p=[0.5, 0.2, 0.3])
+    parts = []
+    seat_centre = (0, height - thick / 2, 0)
+    if seat_shape == "round":
+        parts.append(part(CYLINDER, seat_centre, (width / 2, thick / 2, depth / 2), "seat"))
+    else:
+        parts.append(part(BOX, seat_centre, (width / 2, thick / 2, depth / 2),
+                          "frame" if seat_shape == "cushion" else "seat"))
+    if seat_shape == "cushion":
+        pad = rng.uniform(0.06, 0.14)
+        inset = rng.uniform(0.0, 0.05)
+        parts.append(part(BOX, (0, height + pad / 2, 0), (width / 2 - inset, pad / 2, depth / 2 - inset), "seat"))
+        height += pad
+    bottom = seat_centre[1] - thick / 2
+    parts += make_legs(rng, width, depth, bottom, seat_shape == "round", round_frame)
+    parts += make_back(rng, width, depth, height)
+    if rng.random() < 0.35:
+        parts += make_arms(rng, width, depth, height, round_frame)
+    return parts
+
+
+def make_legs(rng, width, depth, bottom, round_seat, round_frame) -> list[Part]:
+    style = rng.choice(["four", "pedestal", "sled"], p=[0.6, 0.2, 0.2])
+    leg = rng.uniform(0.03, 0.07)
+    parts = []
+    if style == "pedestal":
+        parts.append(bar((0, 0.04, 0), (0, bottom, 0), rng.uniform(0.04, 0.09), "frame", True))
+        reach = rng.uniform(0.3, 0.5)
+        if rng.random() < 0.5:  # disc foot
+            parts.append(part(CYLINDER, (0, 0.02, 0), (reach, 0.02, reach), "frame"))
+        else:  # star foot, like an office chair
+            spokes, turn = int(rng.integers(4, 6)), rng.uniform(0, 90)
+            for k in range(spokes):
+                angle = np.radians(turn + 360 * k / spokes)
+                tip = (reach * np.cos(angle), 0.03, reach * np.sin(angle))
+                parts.append(bar((0, 0.05, 0), tip, 0.03, "frame", round_frame))
+        return parts
+    # Corner positions, pulled in from the seat edge (further for round seats).
+    inset = rng.uniform(0.02, 0.1)
+    pull = 0.72 if round_seat else 1.0
+    x, z = pull * (width / 2) - inset - leg, pull * (depth / 2) - inset - leg
+    if style == "four":
+        splay = rng.uniform(0, 0.12) if rng.random() < 0.4 else 0.0
+        for sx in (-1, 1):
+            for sz in (-1, 1):
+                foot = (sx * (x + splay), 0, sz * (z + splay))
+                parts.append(bar(foot, (sx * x, bottom, sz * z), leg, "frame", round_frame))
+        if rng.random() < 0.4:  # stretchers between the legs
+            y = rng.uniform(0.15, 0.35) * bottom
+            out = splay * (1 - y / bottom)
+            for sx in (-1, 1):
+                parts.append(bar((sx * (x + out), y, -(z + out)), (sx * (x + out), y, z + out), leg * 0.6, "frame", round_frame))
+            parts.append(bar((-(x + out), y, z + out), (x + out, y, z + out), leg * 0.6, "frame", round_frame))
+    else:  # sled: a runner along each side on the floor, posts up to the seat
+        for sx in (-1, 1):
+            parts.append(bar((sx * x, leg, -z - 0.08), (sx * x, leg, z + 0.08), leg, "frame", True))
+            for sz in (-1, 1):
+                parts.append(bar((sx * x, leg, sz * z), (sx * x, bottom, sz * z * 0.85), leg, "frame", True))
+    return parts
+
+
+def make_back(rng, width, depth, seat_top) -> list[Part]:
+    style = rng.choice(["slats", "solid", "rounded"])
+    tall, thick = rng.uniform(0.6, 1.1), rng.uniform(0.04, 0.09)
+    wide = width * rng.uniform(0.75, 1.0)
+    tilt = rotation("x", -rng.uniform(0, 15))  # leaning backwards, about the seat's back edge
+    pivot = np.array([0, seat_top, -depth / 2 + thick])
+
+    def place(kind, centre, half, material, rot=None):
+        rot = np.eye(3) if rot is None else rot
+        return part(kind, pivot + tilt @ np.asarray(centre, float), half, material, tilt @ rot)
+
+    if style == "solid":
+        return [place(BOX, (0, tall / 2, 0), (wide / 2, tall / 2, thick / 2), "back")]
+    if style == "rounded":
+        gap = rng.uniform(0, 0.25) * tall
+        panel = tall - gap
+        parts = [place(CYLINDER, (0, gap + panel / 2, 0), (wide / 2, thick / 2, panel / 2), "back", rotation("x", 90))]
+        if gap > 0:
+            for sx in (-1, 1):
+                parts.append(place(BOX, (sx * wide / 4, gap / 2 + 0.02, 0), (0.03, gap / 2 + 0.02, thick / 3), "frame"))
+        return parts
+    post = rng.uniform(0.025, 0.05)
+    rail = rng.uniform(0.06, 0.16)
+    parts = [place(BOX, (sx * (wide / 2 - post), tall / 2, 0), (post, tall / 2, thick / 2), "frame") for sx in (-1, 1)]
+    parts.append(place(BOX, (0, tall - rail / 2, 0), (wide / 2, rail / 2, thick / 2), "back"))
+    inner = wide / 2 - 2 * post
+    count = int(rng.integers(2, 6))
+    if rng.random() < 0.5:  # vertical slats between seat and top rail
+        slat = min(0.05, inner / count / 2.5)
+        for k in range(count):
+            sx = -inner + (2 * k + 1) * inner / count
+            parts.append(place(BOX, (sx, (tall - rail) / 2, 0), (slat, (tall - rail) / 2, thick / 3), "back"))
+    else:  # horizontal rails below the top one
+        step = (tall - rail) / (count + 1)
+        for k in range(1, count + 1):
+            parts.append(place(BOX, (0, k * step, 0), (inner, min(0.03, step / 4), thick / 3), "back"))
+    return parts
+
+
+def make_arms(rng, width, depth, seat_top, round_frame) -> list[Part]:
+    rise, arm = rng.uniform(0.18, 0.3), rng.uniform(0.03, 0.06)
+    x = width / 2 + arm
+    parts = []
+    for sx in (-1, 1):
+        top = seat_top + rise
+        parts.append(part(BOX, (sx * x, top, -0.05 * depth), (arm, arm * 0.7, depth * 0.45), "arm"))
+        parts.append(bar((sx * x, seat_top - 0.05, depth * 0.33), (sx * x, top, depth * 0.33), arm * 0.7, "arm", round_frame))
+    return parts
+
+
+# ---------------------------------------------------------------- materials and lights
+
+MATERIALS = {  # hue range (degrees), saturation, value, specular strength, shininess
+    "wood": ((18, 40), (0.4, 0.75), (0.3, 0.8), 0.15, 12),
+    "metal": ((0, 360), (0.0, 0.08), (0.45, 0.85), 0.7, 40),
+    "plastic": ((0, 360), (0.45, 0.9), (0.55, 0.95), 0.4, 24),
+    "fabric": ((0, 360), (0.2, 0.6), (0.3, 0.8), 0.0, 1),
+    "leather": ((0, 40), (0.3, 0.7), (0.12, 0.5), 0.25, 16),
+}
+
+
+def pick_material(rng) -> tuple[np.ndarray, float, float]:
+    hue, sat, val, specular, shininess = MATERIALS[rng.choice(list(MATERIALS))]
+    rgb = colorsys.hsv_to_rgb(rng.uniform(*hue) / 360, rng.uniform(*sat), rng.uniform(*val))
+    return np.array(rgb), specular, shininess
+
+
+def pick_materials(rng) -> dict[str, tuple]:
+    frame = pick_material(rng)
+    seat = frame if rng.random() < 0.3 else pick_material(rng)
+    back = seat if rng.random() < 0.7 else pick_material(rng)
+    arm = frame if rng.random() < 0.6 else seat
+    return {"frame": frame, "seat": seat, "back": back, "arm": arm}
+
+
+def unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+
+# ---------------------------------------------------------------- ray casting
+
+
+def intersect(part: Part, origins: np.ndarray, directions: np.ndarray):
+    """Entry distance (inf on a miss) and outward local normal of rays (N, 3) against one part.
+
+    Works in the unit shape's frame: the affine map keeps ray parameters, so distances
+    compare across parts. Rays start outside every part (camera, or nudged off a surface).
+    """
+    inverse = np.linalg.inv(part.linear)
+    o = (origins - part.centre) @ inverse.T
+    d = directions @ inverse.T
+    d = np.where(np.abs(d) < 1e-12, 1e-12, d)
+    near, far = (-1 - o) / d, (1 - o) / d
+    lo, hi = np.minimum(near, far), np.maximum(near, far)
+    if part.kind == BOX:
+        entry, exit_ = lo.max(axis=1), hi.min(axis=1)
+        axis = lo.argmax(axis=1)
+        normal = np.zeros_like(o)
+        normal[np.arange(len(o)), axis] = -np.sign(d[np.arange(len(o)), axis])
+    else:
+        a = d[:, 0] ** 2 + d[:, 2] ** 2
+        b = o[:, 0] * d[:, 0] + o[:, 2] * d[:, 2]
+        c = o[:, 0] ** 2 + o[:, 2] ** 2 - 1
+        disc = b * b - a * c
+        root = np.sqrt(np.maximum(disc, 0))
+        side_in = np.where(disc >= 0, (-b - root) / a, np.inf)
+        side_out = np.where(disc >= 0, (-b + root) / a, -np.inf)
+        entry, exit_ = np.maximum(side_in, lo[:, 1]), np.minimum(side_out, hi[:, 1])
+        on_side = side_in > lo[:, 1]
+        point = o + side_in[:, None] * d
+        normal = np.where(on_side[:, None], point * [1, 0, 1], [0, 1, 0] * -np.sign(d[:, 1:2]))
+    hit = (entry <= exit_) & (entry > 0)
+    # Normals transform by the inverse transpose of the shape's linear map.
+    return np.where(hit, entry, np.inf), normal @ inverse
+
+
+def look_at(rng, parts: list[Part], resolution: int):
+    """A random perspective camera: origin, per-pixel ray directions (R, R, 3) and its axes."""
+    corners = np.array([p.centre + p.linear @ np.array(c) for p in parts
+                        for c in np.stack(np.meshgrid([-1, 1], [-1, 1], [-1, 1]), -1).reshape(-1, 3)])
+    target = (corners.min(0) + corners.max(0)) / 2
+    azimuth, elevation = np.radians(rng.uniform(-160, 160)), np.radians(rng.uniform(8, 40))
+    back = np.array([np.sin(azimuth) * np.cos(elevation), np.sin(elevation), np.cos(azimuth) * np.cos(elevation)])
+    origin = target + back * rng.uniform(3.5, 6.0)  # closer means stronger perspective
+    forward = -back
+    right = unit(np.cross(forward, [0, 1, 0]))
+    up = np.cross(right, forward)
+    # Fit the projected bounding box into the frame with a margin, centred.
+    rel = corners - origin
+    u, v = rel @ right / (rel @ forward), rel @ up / (rel @ forward)
+    extent = max(u.max() - u.min(), v.max() - v.min()) / 0.88
+    centre_u, centre_v = (u.max() + u.min()) / 2, (v.max() + v.min()) / 2
+    pixels = (np.arange(resolution) + 0.5) / resolution - 0.5
+    pu = centre_u + pixels * extent
+    pv = centre_v - pixels * extent
+    directions = forward + pu[None, :, None] * right + pv[:, None, None] * up
+    return origin, directions, (right, up, forward)
+
+
+def render_view(parts: list[Part], materials: dict, rng, resolution: int) -> dict[str, np.ndarray]:
+    origin, directions, (right, up, forward) = look_at(rng, parts, resolution)
+    rays = directions.reshape(-1, 3)
+    origins = np.broadcast_to(origin, rays.shape)
+    depth = np.full(len(rays), np.inf)
+    normals = np.zeros_like(rays)
+    labels = np.zeros(len(rays), int)  # 0 = background, k = parts[k - 1]
+    for k, p in enumerate(parts, 1):
+        t, n = intersect(p, origins, rays)
+        closer = t < depth
+        depth[closer], normals[closer], labels[closer] = t[closer], n[closer], k
+    hit = labels > 0
+    normals[hit] = unit(normals[hit])
+
+    albedo = np.ones_like(rays)
+    specular, shininess = np.zeros(len(rays)), np.ones(len(rays))
+    for k, p in enumerate(parts, 1):
+        colour, spec, shine = materials[p.material]
+        albedo[labels == k], specular[labels == k], shininess[labels == k] = colour, spec, shine
+
+    # Light from a random direction above the horizon, somewhat towards the camera side.
+    light_az = np.arctan2(-forward[0], -forward[2]) + rng.uniform(-1.8, 1.8)
+    light_el = rng.uniform(0.35, 1.2)
+    to_light = np.array([np.sin(light_az) * np.cos(light_el), np.sin(light_el), np.cos(light_az) * np.cos(light_el)])
+    light_colour = np.array(colorsys.hsv_to_rgb(rng.uniform(0, 1), rng.uniform(0, 0.25), rng.uniform(0.85, 1.1)))
+    ambient = rng.uniform(0.2, 0.4) * np.array(colorsys.hsv_to_rgb(rng.uniform(0, 1), rng.uniform(0, 0.2), 1))
+
+    points = origin + depth[hit, None] * rays[hit]
+    n = normals[hit]
+    lit = np.ones(len(points))
+    start = points + n * 1e-3
+    beam = np.broadcast_to(to_light, points.shape)
+    for p in parts:
+        t, _ = intersect(p, start, beam)
+        lit[np.isfinite(t)] = 0
+    diffuse = np.clip(n @ to_light, 0, None) * lit
+    view = -unit(rays[hit])
+    half = unit(view + to_light)
+    gloss = specular[hit] * np.clip(np.sum(n * half, axis=1), 0, None) ** shininess[hit] * lit
+    light = np.ones_like(rays)
+    light[hit] = albedo[hit] * (ambient + diffuse[:, None] * light_colour) + gloss[:, None] * light_colour
+
+    camera_normals = np.ones_like(rays)
+    camera_normals[hit] = np.stack([n @ right, n @ up, -(n @ forward)], axis=1) * 0.5 + 0.5
+
+    shape = (resolution, resolution)
+    crease = np.zeros(shape, bool)
+    grid = normals.reshape(*shape, 3)
+    crease[:, 1:] |= np.sum(grid[:, 1:] * grid[:, :-1], axis=-1) < CREASE_COS
+    crease[1:] |= np.sum(grid[1:] * grid[:-1], axis=-1) < CREASE_COS
+    edges = label_edges(labels.reshape(shape)) | (crease & hit.reshape(shape))
+    return {
+        "edges": edges,
+        "normal": camera_normals.reshape(*shape, 3),
+        "colour": albedo.reshape(*shape, 3),
+        "light": light.reshape(*shape, 3),
+    }
+
+
+def downsample(rgb: np.ndarray, size: int) -> Image.Image:
+    scale = rgb.shape[0] // size
+    small = np.clip(rgb, 0, 1).reshape(size, scale, size, scale, 3).mean(axis=(1, 3))
+    return Image.fromarray(np.round(small * 255).astype(np.uint8))
+
+
+# ---------------------------------------------------------------- recipe
+
+
+def plan(size: int, limit: int | None, seed: int) -> Plan:
+    count = DEFAULT_COUNT if limit is None else limit
+    jobs = [Job(f"chair{i // VIEWS:05d}_v{i % VIEWS}", f"chair{i // VIEWS:05d}", (seed, i // VIEWS, i % VIEWS))
+            for i in range(count)]
+    return Plan(jobs, [{"name": "artzoo.data.chairs (procedural)", "version": "1", "licence": "MIT"}], "MIT (generated)")
+
+
+def render(payload, size: int, **options) -> dict[str, Image.Image]:
+    seed, chair, view = payload
+    chair_rng = np.random.default_rng([seed, chair])
+    parts = make_chair(chair_rng)
+    materials = pick_materials(chair_rng)
+    images = render_view(parts, materials, np.random.default_rng([seed, chair, view + 1]), size * SCALE)
+    return {
+        "sketch": Image.fromarray(draw_lines(images["edges"], size, min_length=SCALE)),
+        "normal": downsample(images["normal"], size),
+        "colour": downsample(images["colour"], size),
+        "light": downsample(images["light"], size),
+    }
+
+
+RECIPE = Recipe(
+    name="chairs",
+    stages=("sketch", "normal", "colour", "light"),
+    channels=(1, 3, 3, 3),
+    description="procedural chairs (numpy ray casting), 2 views each: sketch -> normal -> colour -> light; "
+                "--limit = number of samples (default 10000)",
+    plan=plan,
+    render=render,
+    options=(Option("seed", 0, "chairs: random seed of the generator", type=int),),
+)

@@ -1,0 +1,28 @@
+"""The GAN and VAE loss terms shared by the training phases (hinge GAN, as in the paper)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def hinge_d(real: list[torch.Tensor], fake: list[torch.Tensor]) -> torch.Tensor:
+    """Discriminator hinge loss, averaged over the scales of a multi-scale critic."""
+    return sum(F.relu(1 - r).mean() + F.relu(1 + f).mean() for r, f in zip(real, fake)) / len(real)
+
+
+def hinge_g(fake: list[torch.Tensor]) -> torch.Tensor:
+    """Generator side of the hinge loss: raise the critic's score of the fakes."""
+    return sum(-f.mean() for f in fake) / len(fake)
+
+
+def kl_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, σ²) ‖ N(0, I)), summed over latent dimensions, averaged over the batch."""
+    return (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).sum(1).mean()
+
+
+def mode_seeking(img_a: torch.Tensor, img_b: torch.Tensor, z_a: torch.Tensor, z_b: torch.Tensor,
+                 eps: float = 1e-5) -> torch.Tensor:
+    """MSGAN's term: small when two latents give similar images, so minimising it spreads the modes."""
+    ratio = (img_a - img_b).abs().mean() / (z_a - z_b).abs().mean()
+    return 1 / (ratio + eps)

@@ -1,0 +1,253 @@
+"""The three training phases of the paper, one optimisation step at a time.
+
+Each phase owns its optimisers and exposes ``step(batch, step) -> {loss name: value}``; the loop in
+`artzoo.training.loop` handles data, logging, checkpoints and resumption. ``batch`` is a list with one
+(B, C, H, W) tensor per stage, ground truth in [-1, 1].
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+from torch.func import functional_call
+
+from .losses import hinge_d, hinge_g, kl_normal, mode_seeking
+
+
+def trainable(modules, flag: bool) -> None:
+    for m in modules:
+        m.requires_grad_(flag)
+
+
+def parameters(modules) -> list[nn.Parameter]:
+    return [p for m in modules for p in m.parameters()]
+
+
+class Phase:
+    """Shared plumbing: Adam optimisers and data-parallel gradient averaging."""
+
+    name = ""
+    batch_size = 1
+
+    def __init__(self, pipe, cfg: dict, accelerator):
+        self.pipe = pipe
+        self.cfg = cfg
+        self.accelerator = accelerator
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+
+    def adam(self, name: str, params, lr: float | None = None) -> torch.optim.Optimizer:
+        opt = torch.optim.Adam(params, lr=lr or self.cfg["train"]["lr"], betas=tuple(self.cfg["train"]["betas"]))
+        self.optimizers[name] = opt
+        return opt
+
+    def update(self, opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+        """Backward, average gradients over processes (each saw different samples), step."""
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.accelerator.num_processes > 1:
+            grads = [p.grad for group in opt.param_groups for p in group["params"] if p.grad is not None]
+            flat = self.accelerator.reduce(torch.cat([g.flatten() for g in grads]), reduction="mean")
+            offset = 0
+            for g in grads:
+                g.copy_(flat[offset:offset + g.numel()].view_as(g))
+                offset += g.numel()
+        opt.step()
+
+
+class InferencePhase(Phase):
+    """I_i: x_{i+1} → x_i with a conditional hinge GAN + L1; separate, then chained (joint)."""
+
+    name = "inference"
+
+    def __init__(self, pipe, cfg, accelerator):
+        super().__init__(pipe, cfg, accelerator)
+        c = cfg["inference"]
+        self.batch_size = c["batch_size"]
+        self.steps_separate, self.total_steps = c["steps_separate"], c["steps_separate"] + c["steps_joint"]
+        self.nets = [t.inference for t in pipe.transitions]
+        self.discs = [t.discriminators["disc_inference"] for t in pipe.transitions]
+        self.opt_g = self.adam("inference", parameters(self.nets))
+        self.opt_d = self.adam("disc_inference", parameters(self.discs))
+
+    def step(self, x: list[torch.Tensor], step: int) -> dict[str, float]:
+        joint = step >= self.steps_separate
+        logs, g_loss, pairs = {}, 0.0, []
+        source = x[-1]
+        trainable(self.nets, True)
+        trainable(self.discs, False)
+        for i in reversed(range(len(self.nets))):
+            # Joint: stage i is inferred from the (detached) inferred stage i+1, as at test time.
+            inp = source if joint else x[i + 1]
+            out = self.nets[i](inp)
+            adv = hinge_g(self.discs[i](torch.cat([inp, out], 1)))
+            l1 = F.l1_loss(out, x[i])
+            g_loss = g_loss + adv + self.cfg["inference"]["l1_weight"] * l1
+            pairs.append((self.discs[i], torch.cat([inp, x[i]], 1), torch.cat([inp, out.detach()], 1)))
+            logs[f"I{i}/adv"], logs[f"I{i}/l1"] = adv.item(), l1.item()
+            source = out.detach()
+        self.update(self.opt_g, g_loss)
+        trainable(self.nets, False)
+        trainable(self.discs, True)
+        d_loss = 0.0
+        for i, (disc, real, fake) in zip(reversed(range(len(self.nets))), pairs):
+            d = hinge_d(disc(real), disc(fake))
+            d_loss = d_loss + d
+            logs[f"I{i}/d"] = d.item()
+        self.update(self.opt_d, d_loss)
+        trainable(self.discs, False)
+        return logs
+
+
+class GenerationPhase(Phase):
+    """G_i, E_i: BicycleGAN (cVAE-GAN + cLR-GAN) + cycle consistency through the frozen I_i.
+
+    The batch's first half feeds the encoded-z branch, the second half the random-z branch. With mode
+    seeking on, the random half is pairs (same input, two z) so the term costs no extra forward pass.
+    """
+
+    name = "generation"
+
+    def __init__(self, pipe, cfg, accelerator):
+        super().__init__(pipe, cfg, accelerator)
+        c = cfg["generation"]
+        self.c = c
+        self.batch_size = c["batch_size"]
+        self.steps_separate, self.total_steps = c["steps_separate"], c["steps_separate"] + c["steps_joint"]
+        ts = pipe.transitions
+        self.gens = [m for t in ts for m in (t.generator, t.latent_encoder)]
+        self.discs = [m for t in ts for m in (t.discriminators["disc_encoded"], t.discriminators["disc_random"])]
+        self.opt_g = self.adam("generation", parameters(self.gens))
+        self.opt_d = self.adam("disc_generation", parameters(self.discs))
+
+    def step(self, x: list[torch.Tensor], step: int) -> dict[str, float]:
+        c = self.c
+        joint = step >= self.steps_separate
+        half = x[0].shape[0] // 2
+        logs, g_loss, d_inputs = {}, 0.0, []
+        source = x[0]
+        trainable(self.gens, True)
+        trainable(self.discs, False)
+        for i, t in enumerate(self.pipe.transitions):
+            gen, enc = t.generator, t.latent_encoder
+            d_enc, d_rand = t.discriminators["disc_encoded"], t.discriminators["disc_random"]
+            # Joint: stage i comes from the previous transition's (detached) outputs; targets stay real.
+            inp = source if joint else x[i]
+            target = x[i + 1]
+            # cVAE-GAN: z from the real next stage (reparameterised) must reconstruct it.
+            mu, logvar = enc(target[:half])
+            z_enc = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+            fake_enc = gen(inp[:half], z=z_enc)
+            # cLR-GAN: z ~ N(0, I) must be recoverable from the picture it made.
+            inp_rand = inp[half:]
+            if c["mode_seeking_weight"] > 0:
+                inp_rand = inp_rand[: len(inp_rand) // 2].repeat(2, 1, 1, 1)
+            z_rand = torch.randn(len(inp_rand), mu.shape[1], device=mu.device)
+            fake_rand = gen(inp_rand, z=z_rand)
+            # The encoder is not updated by latent regression: run it with detached weights.
+            frozen = {k: v.detach() for k, v in enc.named_parameters()}
+            mu_rec, _ = functional_call(enc, frozen, (fake_rand,))
+            # Cycle: the frozen inference net must take the output back to the input, so stage i+1
+            # adds only its own variation and keeps the content of stage i.
+            fakes = torch.cat([fake_enc, fake_rand])
+            cycle = F.l1_loss(t.inference(fakes), torch.cat([inp[:half], inp_rand]))
+            terms = {
+                "adv_enc": hinge_g(d_enc(fake_enc)),
+                "adv_rand": hinge_g(d_rand(fake_rand)),
+                "l1": F.l1_loss(fake_enc, target[:half]),
+                "kl": kl_normal(mu, logvar),
+                "latent": F.l1_loss(mu_rec, z_rand),
+                "cycle": cycle,
+            }
+            weights = {"adv_enc": 1.0, "adv_rand": 1.0, "l1": c["l1_weight"], "kl": c["kl_weight"],
+                       "latent": c["latent_weight"], "cycle": c["cycle_weight"]}
+            if c["mode_seeking_weight"] > 0:
+                q = len(inp_rand) // 2
+                terms["ms"] = mode_seeking(fake_rand[:q], fake_rand[q:], z_rand[:q], z_rand[q:])
+                weights["ms"] = c["mode_seeking_weight"]
+            g_loss = g_loss + sum(weights[k] * v for k, v in terms.items())
+            logs.update({f"G{i}/{k}": v.item() for k, v in terms.items()})
+            d_inputs.append((i, d_enc, target[:half], fake_enc.detach(), d_rand, target[half:], fake_rand.detach()))
+            source = fakes.detach()
+        self.update(self.opt_g, g_loss)
+        trainable(self.gens, False)
+        trainable(self.discs, True)
+        d_loss = 0.0
+        for i, d_enc, real_enc, fake_enc, d_rand, real_rand, fake_rand in d_inputs:
+            de, dr = hinge_d(d_enc(real_enc), d_enc(fake_enc)), hinge_d(d_rand(real_rand), d_rand(fake_rand))
+            d_loss = d_loss + de + dr
+            logs[f"G{i}/d_enc"], logs[f"G{i}/d_rand"] = de.item(), dr.item()
+        self.update(self.opt_d, d_loss)
+        trainable(self.discs, False)
+        return logs
+
+
+class RegularizerPhase(Phase):
+    """Learned AdaIN weight decay w = 0.01·softplus(θ) (the paper's Algorithm 2), per transition.
+
+    Each step is one outer iteration: sample 0 of the batch is the pair to fit, sample 1's stage i is
+    "the edit", the batch's stage i+1 are real images for the discriminator copy. The inner loop runs
+    Adam on Δ (the AdaIN increment) with decay w; after every inner step, θ gets the gradient of
+    recon + adversarial meta-loss through that one step (earlier Δ and Adam moments are constants).
+    """
+
+    name = "regularizer"
+
+    def __init__(self, pipe, cfg, accelerator):
+        super().__init__(pipe, cfg, accelerator)
+        c = cfg["regularizer"]
+        self.c = c
+        self.batch_size = c["batch_size"]
+        self.total_steps = c["outer_steps"]
+        self.regs = [t.regularizer for t in pipe.transitions]
+        self.opt_theta = self.adam("regularizer", parameters(self.regs), lr=c["lr"])
+
+    def step(self, x: list[torch.Tensor], step: int) -> dict[str, float]:
+        c = self.c
+        logs = {}
+        trainable(self.regs, True)
+        for i, t in enumerate(self.pipe.transitions):
+            gen = t.generator
+            target, real = x[i + 1][:1], x[i + 1]
+            with torch.no_grad():
+                adain = gen.adain_params(t.latent_encoder(target)[0])
+                content, content_edit = gen.encode_content(x[i][:1]), gen.encode_content(x[i][1:2])
+                target_features = self.pipe.perceptual.features(target) if c["perceptual_weight"] else None
+            # A fresh copy of the stage critic each outer iteration, trained on the edits as they drift.
+            disc = copy.deepcopy(t.discriminators["disc_encoded"]).requires_grad_(False)
+            opt_d = torch.optim.Adam(disc.parameters(), lr=self.cfg["train"]["lr"], betas=tuple(self.cfg["train"]["betas"]))
+            delta, m, v = torch.zeros_like(adain), torch.zeros_like(adain), torch.zeros_like(adain)
+            b1, b2, eps = 0.9, 0.999, 1e-8
+            for k in range(1, c["inner_steps"] + 1):
+                w = t.regularizer()
+                d0 = delta.requires_grad_(True)
+                out = gen.decode(content, adain + d0)
+                fit = F.l1_loss(out, target)
+                if c["perceptual_weight"]:
+                    fit = fit + c["perceptual_weight"] * self.pipe.perceptual(out, target_features=target_features)
+                grad, = torch.autograd.grad(fit, d0)
+                g = grad + w * delta.detach()  # the decay enters as in fitting: added to Δ's gradient
+                m_new, v_new = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g * g
+                step_ = c["inner_lr"] * (m_new / (1 - b1 ** k)) / ((v_new / (1 - b2 ** k)).sqrt() + eps)
+                delta_new = delta.detach() - step_
+                recon = F.l1_loss(gen.decode(content, adain + delta_new), target)
+                edited = gen.decode(content_edit, adain + delta_new)
+                adv = hinge_g(disc(edited))
+                self.update(self.opt_theta, recon + c["adv_weight"] * adv)
+                disc.requires_grad_(True)
+                d = hinge_d(disc(real), disc(edited.detach()))
+                opt_d.zero_grad(set_to_none=True)
+                d.backward()
+                opt_d.step()
+                disc.requires_grad_(False)
+                delta, m, v = delta_new.detach(), m_new.detach(), v_new.detach()
+            w = t.regularizer().detach()
+            logs.update({f"R{i}/recon": recon.item(), f"R{i}/adv": adv.item(), f"R{i}/d": d.item(),
+                         f"R{i}/w_mean": w.mean().item(), f"R{i}/delta": delta.abs().mean().item()})
+        trainable(self.regs, False)
+        return logs
+
+
+PHASES = {p.name: p for p in (InferencePhase, GenerationPhase, RegularizerPhase)}

@@ -1,0 +1,53 @@
+"""Shared fixtures: a tiny randomly initialised pipeline and simple test pictures."""
+
+import os
+
+# Tests never reach the Hub: huggingface_hub must answer from its cache or fail fast.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+import numpy as np
+import pytest
+import torch
+
+from artzoo import WorkflowPipeline
+
+torch.set_num_threads(min(2, torch.get_num_threads()))
+
+
+@pytest.fixture(scope="session")
+def tiny_pipeline() -> WorkflowPipeline:
+    """3 stages at 32 px with the tiny preset, discriminators and a learned regulariser."""
+    pipe = WorkflowPipeline.from_config(["sketch", "flat", "detail"], image_size=32, preset="tiny",
+                                        discriminators=True, regularizer=True, seed=0)
+    # Spread the regulariser's weights so "learned" differs visibly from no decay.
+    for t in pipe.transitions:
+        t.regularizer.theta.data.fill_(5.0)
+    return pipe
+
+
+@pytest.fixture(scope="session")
+def tiny_dir(tiny_pipeline, tmp_path_factory):
+    path = tmp_path_factory.mktemp("pipe") / "tiny"
+    tiny_pipeline.save_pretrained(path)
+    return path
+
+
+@pytest.fixture
+def sketch() -> np.ndarray:
+    """A 90×60 sketch: black lines on white (not square, to exercise fitting into the model square)."""
+    img = np.full((90, 60), 255, np.uint8)
+    img[10:80, 30] = 0
+    img[45, 5:55] = 0
+    img[20:25, 10:50] = 0
+    return img
+
+
+@pytest.fixture
+def artwork() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    img = np.full((48, 64, 3), 255, np.uint8)
+    img[8:40, 10:54] = (240, 180, 40)
+    img[16:30, 20:44] = (200, 60, 60)
+    img += rng.integers(0, 10, img.shape, dtype=np.uint8)
+    return img

@@ -1,0 +1,161 @@
+"""WorkflowPipeline behaviour on a tiny random pipeline: determinism, variations, decompose/fit/edit, hints."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from artzoo import ArtzooError, Workflow, WorkflowPipeline
+
+
+def test_generate_is_deterministic_for_a_seed(tiny_pipeline, sketch):
+    a = tiny_pipeline.generate(sketch, seed=7)
+    b = tiny_pipeline.generate(sketch, seed=7)
+    c = tiny_pipeline.generate(sketch, seed=8)
+    assert [im.size for im in a.pil_images()] == [(32, 32)] * 3
+    assert a.pil_images()[0].mode == "L" and a.pil_images()[1].mode == "RGB"
+    for x, y in zip(a.images, b.images):
+        assert torch.equal(x, y)
+    assert not torch.equal(a.images[-1], c.images[-1])
+
+
+def test_generate_accepts_explicit_z(tiny_pipeline, sketch):
+    z = torch.randn(8)
+    a = tiny_pipeline.generate(sketch, z=z)
+    b = tiny_pipeline.generate(sketch, z=[z, z])
+    assert torch.equal(a.images[-1], b.images[-1])
+    with pytest.raises(ArtzooError, match="nz"):
+        tiny_pipeline.generate(sketch, z=torch.randn(5))
+    with pytest.raises(ArtzooError, match="one z per transition"):
+        tiny_pipeline.generate(sketch, z=[z])
+
+
+def test_variations_differ_and_repeat(tiny_pipeline, sketch):
+    vs = tiny_pipeline.variations(sketch, "sketch", n=4, seed=3)
+    arrays = [np.asarray(v, dtype=np.float32) for v in vs]
+    assert len(vs) == 4 and vs[0].size == (32, 32)
+    for i in range(4):
+        for j in range(i + 1, 4):
+            assert np.abs(arrays[i] - arrays[j]).mean() > 0.1
+    again = tiny_pipeline.variations(sketch, 0, n=4, seed=3)
+    assert all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(vs, again))
+    with pytest.raises(ArtzooError, match="last stage"):
+        tiny_pipeline.variations(np.zeros((32, 32, 3), np.uint8) + 100, "detail")
+
+
+def test_decompose_recovers_every_stage(tiny_pipeline, artwork):
+    wf = tiny_pipeline.decompose(artwork)
+    assert len(wf.targets) == 3 and len(wf.z) == 2
+    assert wf.targets[0].shape == (1, 1, 32, 32) and wf.targets[2].shape == (1, 3, 32, 32)
+    assert torch.equal(wf.images[0], wf.targets[0])  # the chain restarts from the inferred sketch
+    # The input is kept at its aspect: 64×48 placed in the square, and given back at 64×48.
+    assert wf.image("detail", original_size=True).size == (64, 48)
+
+
+def test_fit_lowers_reconstruction_loss(tiny_pipeline, artwork):
+    wf = tiny_pipeline.decompose(artwork)
+    calls = []
+    fitted = tiny_pipeline.fit(wf, steps=30, progress=lambda *a: calls.append(a))
+    assert tiny_pipeline.reconstruction_error(fitted) < tiny_pipeline.reconstruction_error(wf)
+    for name in ("flat", "detail"):
+        curve = fitted.loss_history[name]
+        assert len(curve) == 30 and curve[-1] < curve[0]
+    assert calls[-1][:3] == (60, 60, "detail")
+    assert all(torch.count_nonzero(d) > 0 for d in fitted.delta)
+    assert all(torch.count_nonzero(d) == 0 for d in wf.delta)  # fit returns a new workflow
+
+
+def test_weight_decay_and_learned_regulariser_change_the_fit(tiny_pipeline, artwork):
+    wf = tiny_pipeline.decompose(artwork)
+    free = tiny_pipeline.fit(wf, steps=20)
+    strong = tiny_pipeline.fit(wf, steps=20, regularizer=5.0)
+    learned = tiny_pipeline.fit(wf, steps=20, regularizer="learned")
+    assert strong.delta[0].norm() < free.delta[0].norm()
+    assert not torch.allclose(learned.delta[0], free.delta[0])
+    with pytest.raises(ArtzooError, match="regularizer"):
+        tiny_pipeline.fit(wf, steps=1, regularizer="strong")
+
+
+def test_learned_regulariser_missing_is_a_clear_error(artwork):
+    pipe = WorkflowPipeline.from_config(["sketch", "flat"], image_size=32, preset="tiny")
+    with pytest.raises(ArtzooError, match="no learned regulariser"):
+        pipe.fit(pipe.decompose(artwork), steps=1, regularizer="learned")
+
+
+def test_edit_keeps_earlier_stages_and_fitted_increments(tiny_pipeline, artwork):
+    fitted = tiny_pipeline.fit(tiny_pipeline.decompose(artwork), steps=5)
+    edited = tiny_pipeline.edit(fitted, "detail", z=tiny_pipeline.sample_z(5))
+    assert torch.equal(edited.images[0], fitted.images[0]) and torch.equal(edited.images[1], fitted.images[1])
+    assert not torch.equal(edited.images[2], fitted.images[2])
+    assert torch.equal(edited.delta[1], fitted.delta[1])
+
+    repainted = np.asarray(fitted.image("flat")).copy()
+    repainted[:16] = (30, 200, 90)
+    by_image = tiny_pipeline.edit(fitted, 1, image=repainted)
+    assert torch.equal(by_image.images[0], fitted.images[0])
+    assert not torch.equal(by_image.images[2], fitted.images[2])
+
+    # Interpolating half-way lands between the two edits.
+    z_new = tiny_pipeline.sample_z(9)
+    half = tiny_pipeline.edit(fitted, "flat", z=tiny_pipeline.interpolate(fitted.z[0], z_new, 0.5))
+    assert torch.allclose(half.z[0], (fitted.z[0] + z_new) / 2)
+
+
+def test_edit_errors(tiny_pipeline, artwork, sketch):
+    wf = tiny_pipeline.decompose(artwork)
+    with pytest.raises(ArtzooError, match="out of range"):
+        tiny_pipeline.edit(wf, 3, z=tiny_pipeline.sample_z(0))
+    with pytest.raises(ArtzooError, match="unknown stage"):
+        tiny_pipeline.edit(wf, "shading", z=tiny_pipeline.sample_z(0))
+    with pytest.raises(ArtzooError, match="no latent"):
+        tiny_pipeline.edit(wf, 0, z=tiny_pipeline.sample_z(0))
+    with pytest.raises(ArtzooError, match="new image or a new z"):
+        tiny_pipeline.edit(wf, 1)
+    other = WorkflowPipeline.from_config(["sketch", "colour"], image_size=32, preset="tiny")
+    with pytest.raises(ArtzooError, match="different pipeline"):
+        other.edit(wf, 1, z=other.sample_z(0))
+    with pytest.raises(ArtzooError, match="no targets"):
+        tiny_pipeline.fit(tiny_pipeline.generate(sketch, seed=0))
+
+
+def test_sketch_redraw_keeps_the_look(tiny_pipeline, artwork, sketch):
+    fitted = tiny_pipeline.fit(tiny_pipeline.decompose(artwork), steps=5)
+    redrawn = tiny_pipeline.edit(fitted, "sketch", image=sketch)
+    assert not torch.equal(redrawn.images[0], fitted.images[0])
+    assert all(torch.equal(a, b) for a, b in zip(redrawn.delta, fitted.delta))
+
+
+def test_colour_hints_pull_the_stage_towards_the_scribble(tiny_pipeline, artwork):
+    wf = tiny_pipeline.decompose(artwork)
+    hints = np.full((32, 32, 3), 255, np.uint8)
+    hints[4:28, 4:28] = (20, 60, 230)
+    mask = np.zeros((32, 32), bool)
+    mask[4:28, 4:28] = True
+    target = torch.tensor([20, 60, 230]) / 127.5 - 1
+
+    def err(w):
+        return float((w.images[1][0, :, 4:28, 4:28] - target[:, None, None]).abs().mean())
+
+    hinted = tiny_pipeline.fit_hints(wf, "flat", hints, mask, steps=30)
+    assert err(hinted) < err(wf)
+    assert torch.equal(hinted.images[0], wf.images[0])
+    auto_mask = tiny_pipeline.fit_hints(wf, "flat", hints, steps=3)  # mask taken from the coloured pixels
+    assert auto_mask.loss_history["hints:flat"]
+    with pytest.raises(ArtzooError, match="no colour hints"):
+        tiny_pipeline.fit_hints(wf, "flat", np.full((32, 32, 3), 255, np.uint8), steps=1)
+    with pytest.raises(ArtzooError, match="colour stage"):
+        tiny_pipeline.fit_hints(wf, "sketch", hints)
+
+
+def test_workflow_save_and_load_round_trip(tiny_pipeline, artwork, tmp_path):
+    fitted = tiny_pipeline.fit(tiny_pipeline.decompose(artwork), steps=3)
+    fitted.save(tmp_path / "wf.safetensors")
+    back = Workflow.load(tmp_path / "wf.safetensors")
+    for name in ("images", "targets", "z", "adain", "delta"):
+        assert all(torch.equal(a, b) for a, b in zip(getattr(fitted, name), getattr(back, name)))
+    assert back.placement == fitted.placement and back.loss_history == fitted.loss_history
+    again = tiny_pipeline.edit(back, "detail", z=tiny_pipeline.sample_z(1))  # usable after reload
+    assert again.images[2].shape == (1, 3, 32, 32)
+    (tmp_path / "junk.safetensors").write_bytes(b"not a file")
+    with pytest.raises(ArtzooError, match="not a readable workflow"):
+        Workflow.load(tmp_path / "junk.safetensors")
