@@ -68,6 +68,18 @@ class VGG16Features(nn.Module):
                 getattr(model.convs[str(i)], kind).data.copy_(state[key].float())
         return model
 
+    @classmethod
+    def random(cls, seed: int = 0) -> "VGG16Features":
+        """VGG-16 with fixed random weights (He init from ``seed``): a weight-free baseline to compare."""
+        model = cls()
+        gen = torch.Generator().manual_seed(seed)
+        for conv in model.convs.values():
+            fan_in = conv.weight[0].numel()
+            conv.weight.data = torch.randn(conv.weight.shape, generator=gen) * (2 / fan_in) ** 0.5
+            conv.bias.data.zero_()
+        model.name = f"random-vgg16-{seed}"
+        return model
+
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         h = (_to_rgb(x) + 1) / 2
         h = (h - self.mean) / self.std
@@ -136,13 +148,16 @@ class PerceptualLoss(nn.Module):
 
 def load_perceptual(backbone: str | os.PathLike | nn.Module | None = None) -> PerceptualLoss:
     """The perceptual loss to fit with: a module, a VGG-16 safetensors path, "vgg16" (path from
-    ``ARTZOO_VGG16_WEIGHTS``), "laplacian-pyramid", or None (VGG-16 if the env var is set, else the pyramid)."""
+    ``ARTZOO_VGG16_WEIGHTS``), "laplacian-pyramid", "random-vgg16", or None (VGG-16 if the env var is
+    set, else the pyramid)."""
     if isinstance(backbone, nn.Module):
         return PerceptualLoss(backbone)
     if backbone is None:
         backbone = "vgg16" if os.environ.get(VGG_ENV) else "laplacian-pyramid"
     if backbone == "laplacian-pyramid":
         return PerceptualLoss(LaplacianPyramid())
+    if backbone == "random-vgg16":
+        return PerceptualLoss(VGG16Features.random())
     if backbone == "vgg16":
         path = os.environ.get(VGG_ENV)
         if not path:

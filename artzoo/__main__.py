@@ -1,0 +1,170 @@
+"""Command line: `python -m artzoo list|generate|decompose|edit ...` (also installed as `artzoo`).
+
+generate/decompose take an image file or a folder of them (a batch shares one seed, so a series keeps
+one palette) and write, per input, one PNG per stage and an animated GIF of the workflow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import ArtzooError
+from .images import to_pil
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+
+
+def _load_pipeline(name_or_path: str):
+    from . import zoo
+    from .pipeline import WorkflowPipeline
+
+    if Path(name_or_path).is_dir():
+        return WorkflowPipeline.from_pretrained(name_or_path)
+    return zoo.load(name_or_path)
+
+
+def _inputs(path: str) -> list[Path]:
+    p = Path(path)
+    if p.is_dir():
+        files = sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise ArtzooError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in folder {p}")
+        return files
+    if not p.exists():
+        raise ArtzooError(f"no such file or folder: {p}")
+    return [p]
+
+
+def _write(workflow, folder: Path, original_size: bool, prefix: str = "") -> None:
+    from .export import workflow_gif
+
+    folder.mkdir(parents=True, exist_ok=True)
+    images = workflow.pil_images(original_size=original_size)
+    for k, (name, image) in enumerate(zip(workflow.stages, images)):
+        image.save(folder / f"{prefix}{k}_{name}.png")
+    workflow_gif(images, folder / f"{prefix}workflow.gif")
+
+
+def _regularizer(text: str):
+    if text == "none":
+        return None
+    if text == "learned":
+        return "learned"
+    try:
+        return float(text)
+    except ValueError:
+        raise ArtzooError(f"--regularizer must be none, learned or a number, got {text!r}") from None
+
+
+def _progress(files: list[Path], what: str):
+    from tqdm import tqdm
+
+    return tqdm(files, desc=what, unit="img", disable=len(files) < 2)
+
+
+def cmd_list(args) -> None:
+    from . import zoo
+
+    for row in zoo.list_pipelines():
+        where = row["bundled"] or f"hub: {row['repo_id']}"
+        stages = " → ".join(row.get("stages", [])) or "(not bundled)"
+        size = f"{row['image_size']} px" if "image_size" in row else ""
+        print(f"{row['name']:<16} {stages:<40} {size:<7} {where}")
+
+
+def cmd_generate(args) -> None:
+    pipe = _load_pipeline(args.pipeline)
+    files = _inputs(args.input)
+    for f in _progress(files, "generate"):
+        wf = pipe.generate(f, seed=args.seed)
+        _write(wf, Path(args.out) / f.stem if len(files) > 1 else Path(args.out), args.original_size)
+    print(f"wrote {len(files)} workflow(s) to {args.out}")
+
+
+def cmd_decompose(args) -> None:
+    pipe = _load_pipeline(args.pipeline)
+    files = _inputs(args.input)
+    for f in _progress(files, "decompose"):
+        wf = pipe.decompose(f)
+        before = pipe.reconstruction_error(wf)
+        if args.fit_steps:
+            wf = pipe.fit(wf, steps=args.fit_steps, regularizer=_regularizer(args.regularizer))
+        out = Path(args.out) / f.stem if len(files) > 1 else Path(args.out)
+        _write(wf, out, args.original_size)
+        for k, (name, target) in enumerate(zip(wf.stages, wf.targets)):
+            to_pil(target).save(out / f"inferred_{k}_{name}.png")
+        wf.save(out / "workflow.safetensors")
+        print(f"{f.name}: reconstruction L1 {before:.3f} → {pipe.reconstruction_error(wf):.3f}")
+    print(f"wrote {len(files)} workflow(s) to {args.out} (edit them with `python -m artzoo edit`)")
+
+
+def cmd_edit(args) -> None:
+    from .workflow import Workflow
+
+    pipe = _load_pipeline(args.pipeline)
+    wf = Workflow.load(args.workflow)
+    stage = int(args.stage) if args.stage.isdigit() else args.stage
+    if (args.seed is None) == (args.image is None):
+        raise ArtzooError("edit needs exactly one of --seed (resample the stage's z) or --image (a new picture)")
+    if args.seed is not None:
+        k = pipe.stage_index(stage)
+        if k == 0:
+            raise ArtzooError(f"stage '{pipe.stages[0]}' has no latent: use --image")
+        z = pipe.interpolate(wf.z[k - 1], pipe.sample_z(args.seed, transition=k - 1), args.strength)
+        edited = pipe.edit(wf, stage, z=z)
+    else:
+        edited = pipe.edit(wf, stage, image=args.image)
+    _write(edited, Path(args.out), args.original_size)
+    edited.save(Path(args.out) / "workflow.safetensors")
+    print(f"wrote the edited workflow to {args.out}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="artzoo", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="known pipelines").set_defaults(func=cmd_list)
+
+    def common(p, input_help):
+        p.add_argument("input", help=input_help)
+        p.add_argument("--pipeline", default="fluent-emoji", help="zoo name or pipeline folder")
+        p.add_argument("--out", default="artzoo-out", help="output folder")
+        p.add_argument("--original-size", action="store_true", help="write at the input's aspect and size")
+
+    g = sub.add_parser("generate", help="sketch(es) → every later stage")
+    common(g, "a sketch image or a folder of them")
+    g.add_argument("--seed", type=int, default=0, help="latent seed, shared by a whole folder")
+    g.set_defaults(func=cmd_generate)
+
+    d = sub.add_parser("decompose", help="finished picture(s) → earlier stages, latents, fitted reconstruction")
+    common(d, "an artwork image or a folder of them")
+    d.add_argument("--fit-steps", type=int, default=60, help="AdaIN fitting steps per stage (0: no fit)")
+    d.add_argument("--regularizer", default="learned", help="none, learned, or a weight-decay value")
+    d.set_defaults(func=cmd_decompose)
+
+    e = sub.add_parser("edit", help="change one stage of a saved workflow; later stages follow")
+    e.add_argument("workflow", help="workflow.safetensors written by decompose/edit")
+    e.add_argument("--pipeline", default="fluent-emoji", help="zoo name or pipeline folder")
+    e.add_argument("--stage", required=True, help="stage name or index")
+    e.add_argument("--seed", type=int, help="resample the stage's latent from this seed")
+    e.add_argument("--strength", type=float, default=1.0, help="0 keeps the old latent, 1 uses the new one")
+    e.add_argument("--image", help="a new picture for the stage (e.g. a repainted flat colouring)")
+    e.add_argument("--out", default="artzoo-out", help="output folder")
+    e.add_argument("--original-size", action="store_true", help="write at the input's aspect and size")
+    e.set_defaults(func=cmd_edit)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except ArtzooError as e:
+        print(f"artzoo: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
