@@ -48,16 +48,22 @@ def part(kind, centre, half, material, rot=None) -> Part:
     return Part(kind, np.asarray(centre, float), rot @ np.diag(np.asarray(half, float)), material)
 
 
+def perpendiculars(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two unit vectors that make a right-handed orthonormal frame (a, v, b) with unit vector v."""
+    helper = np.array([1.0, 0, 0]) if abs(v[0]) < 0.9 else np.array([0, 0, 1.0])
+    a = np.cross(v, helper)
+    a /= np.linalg.norm(a)
+    return a, np.cross(a, v)
+
+
 def bar(start, end, thickness, material, round_: bool) -> Part:
     """A leg or rail from start to end: a cylinder or square-section box along the segment."""
     start, end = np.asarray(start, float), np.asarray(end, float)
     axis = end - start
     length = np.linalg.norm(axis)
     y = axis / length
-    helper = np.array([1.0, 0, 0]) if abs(y[0]) < 0.9 else np.array([0, 0, 1.0])
-    x = np.cross(y, helper)
-    x /= np.linalg.norm(x)
-    rot = np.stack([x, y, np.cross(x, y)], axis=1)
+    x, z = perpendiculars(y)
+    rot = np.stack([x, y, z], axis=1)
     return part(CYLINDER if round_ else BOX, (start + end) / 2, (thickness, length / 2, thickness), material, rot)
 
 
@@ -238,92 +244,136 @@ def intersect(part: Part, origins: np.ndarray, directions: np.ndarray):
         side_out = np.where(disc >= 0, (-b + root) / a, -np.inf)
         entry, exit_ = np.maximum(side_in, lo[:, 1]), np.minimum(side_out, hi[:, 1])
         on_side = side_in > lo[:, 1]
-        point = o + side_in[:, None] * d
+        point = o + np.where(disc >= 0, side_in, 0)[:, None] * d  # finite, to keep NaNs out
         normal = np.where(on_side[:, None], point * [1, 0, 1], [0, 1, 0] * -np.sign(d[:, 1:2]))
     hit = (entry <= exit_) & (entry > 0)
     # Normals transform by the inverse transpose of the shape's linear map.
     return np.where(hit, entry, np.inf), normal @ inverse
 
 
-def look_at(rng, parts: list[Part], resolution: int):
-    """A random perspective camera: origin, per-pixel ray directions (R, R, 3) and its axes."""
-    corners = np.array([p.centre + p.linear @ np.array(c) for p in parts
-                        for c in np.stack(np.meshgrid([-1, 1], [-1, 1], [-1, 1]), -1).reshape(-1, 3)])
-    target = (corners.min(0) + corners.max(0)) / 2
-    azimuth, elevation = np.radians(rng.uniform(-160, 160)), np.radians(rng.uniform(8, 40))
-    back = np.array([np.sin(azimuth) * np.cos(elevation), np.sin(elevation), np.cos(azimuth) * np.cos(elevation)])
-    origin = target + back * rng.uniform(3.5, 6.0)  # closer means stronger perspective
-    forward = -back
-    right = unit(np.cross(forward, [0, 1, 0]))
-    up = np.cross(right, forward)
-    # Fit the projected bounding box into the frame with a margin, centred.
-    rel = corners - origin
-    u, v = rel @ right / (rel @ forward), rel @ up / (rel @ forward)
-    extent = max(u.max() - u.min(), v.max() - v.min()) / 0.88
-    centre_u, centre_v = (u.max() + u.min()) / 2, (v.max() + v.min()) / 2
-    pixels = (np.arange(resolution) + 0.5) / resolution - 0.5
-    pu = centre_u + pixels * extent
-    pv = centre_v - pixels * extent
-    directions = forward + pu[None, :, None] * right + pv[:, None, None] * up
-    return origin, directions, (right, up, forward)
+def corners(p: Part) -> np.ndarray:
+    """The 8 corners of the part's bounding box (the unit cube's image), (8, 3)."""
+    cube = np.stack(np.meshgrid([-1, 1], [-1, 1], [-1, 1]), -1).reshape(-1, 3)
+    return p.centre + cube @ p.linear.T
+
+
+class Camera:
+    """A random perspective view looking at the chair's centre, framed to fit it."""
+
+    def __init__(self, rng, parts: list[Part], resolution: int):
+        points = np.concatenate([corners(p) for p in parts])
+        target = (points.min(0) + points.max(0)) / 2
+        azimuth, elevation = np.radians(rng.uniform(-160, 160)), np.radians(rng.uniform(8, 40))
+        back = np.array([np.sin(azimuth) * np.cos(elevation), np.sin(elevation), np.cos(azimuth) * np.cos(elevation)])
+        self.origin = target + back * rng.uniform(3.5, 6.0)  # closer means stronger perspective
+        self.forward = -back
+        self.right = unit(np.cross(self.forward, [0, 1, 0]))
+        self.up = np.cross(self.right, self.forward)
+        self.resolution = resolution
+        # Fit the projected bounding box into the frame with a margin, centred.
+        u, v = self.plane(points)
+        self.extent = max(u.max() - u.min(), v.max() - v.min()) / 0.88
+        self.centre = ((u.max() + u.min()) / 2, (v.max() + v.min()) / 2)
+
+    def plane(self, points: np.ndarray):
+        """Coordinates on the image plane at unit distance."""
+        rel = points - self.origin
+        depth = rel @ self.forward
+        return rel @ self.right / depth, rel @ self.up / depth
+
+    def pixels(self, points: np.ndarray):
+        """Column and row (continuous, pixel centres at k + 0.5) of points."""
+        u, v = self.plane(points)
+        return ((u - self.centre[0]) / self.extent + 0.5) * self.resolution, \
+               (0.5 - (v - self.centre[1]) / self.extent) * self.resolution
+
+    def rays(self) -> np.ndarray:
+        """Un-normalised ray directions through the pixel centres, (R, R, 3)."""
+        steps = ((np.arange(self.resolution) + 0.5) / self.resolution - 0.5) * self.extent
+        u, v = self.centre[0] + steps, self.centre[1] - steps
+        return self.forward + u[None, :, None] * self.right + v[:, None, None] * self.up
+
+
+def cast(camera: Camera, parts: list[Part]):
+    """Nearest hit per pixel: ray directions, distance (inf = background), unit normal, part label."""
+    grid = camera.rays()
+    shape = grid.shape[:2]
+    depth = np.full(shape, np.inf)
+    normals = np.zeros((*shape, 3))
+    labels = np.zeros(shape, int)  # 0 = background, k = parts[k - 1]
+    for k, p in enumerate(parts, 1):
+        # Only rays through the part's projected bounding box can hit it.
+        cols, rows = camera.pixels(corners(p))
+        c0, c1 = max(int(cols.min()), 0), min(int(np.ceil(cols.max())) + 1, shape[1])
+        r0, r1 = max(int(rows.min()), 0), min(int(np.ceil(rows.max())) + 1, shape[0])
+        if c0 >= c1 or r0 >= r1:
+            continue
+        window = grid[r0:r1, c0:c1].reshape(-1, 3)
+        t, n = intersect(p, np.broadcast_to(camera.origin, window.shape), window)
+        t, n = t.reshape(r1 - r0, c1 - c0), n.reshape(r1 - r0, c1 - c0, 3)
+        closer = t < depth[r0:r1, c0:c1]
+        depth[r0:r1, c0:c1][closer] = t[closer]
+        normals[r0:r1, c0:c1][closer] = n[closer]
+        labels[r0:r1, c0:c1][closer] = k
+    hit = labels > 0
+    normals[hit] = unit(normals[hit])
+    return grid, depth, normals, labels
+
+
+def in_light(points: np.ndarray, to_light: np.ndarray, parts: list[Part]) -> np.ndarray:
+    """1 where a shadow ray from each point (already nudged off its surface) escapes, else 0."""
+    lit = np.ones(len(points))
+    beam = np.broadcast_to(to_light, points.shape)
+    # A part can only shadow points that its bounding box covers, seen along the light.
+    across = np.stack(perpendiculars(to_light), axis=1)
+    flat, height = points @ across, points @ to_light
+    for p in parts:
+        box = corners(p)
+        box_flat = box @ across
+        near = np.all((flat >= box_flat.min(0)) & (flat <= box_flat.max(0)), axis=1)
+        near &= (height < (box @ to_light).max()) & (lit > 0)
+        t, _ = intersect(p, points[near], beam[near])
+        lit[np.flatnonzero(near)[np.isfinite(t)]] = 0
+    return lit
 
 
 def render_view(parts: list[Part], materials: dict, rng, resolution: int) -> dict[str, np.ndarray]:
-    origin, directions, (right, up, forward) = look_at(rng, parts, resolution)
-    rays = directions.reshape(-1, 3)
-    origins = np.broadcast_to(origin, rays.shape)
-    depth = np.full(len(rays), np.inf)
-    normals = np.zeros_like(rays)
-    labels = np.zeros(len(rays), int)  # 0 = background, k = parts[k - 1]
-    for k, p in enumerate(parts, 1):
-        t, n = intersect(p, origins, rays)
-        closer = t < depth
-        depth[closer], normals[closer], labels[closer] = t[closer], n[closer], k
+    camera = Camera(rng, parts, resolution)
+    rays, depth, normals, labels = cast(camera, parts)
     hit = labels > 0
-    normals[hit] = unit(normals[hit])
-
-    albedo = np.ones_like(rays)
-    specular, shininess = np.zeros(len(rays)), np.ones(len(rays))
-    for k, p in enumerate(parts, 1):
-        colour, spec, shine = materials[p.material]
-        albedo[labels == k], specular[labels == k], shininess[labels == k] = colour, spec, shine
-
-    # Light from a random direction above the horizon, somewhat towards the camera side.
-    light_az = np.arctan2(-forward[0], -forward[2]) + rng.uniform(-1.8, 1.8)
-    light_el = rng.uniform(0.35, 1.2)
-    to_light = np.array([np.sin(light_az) * np.cos(light_el), np.sin(light_el), np.cos(light_az) * np.cos(light_el)])
-    light_colour = np.array(colorsys.hsv_to_rgb(rng.uniform(0, 1), rng.uniform(0, 0.25), rng.uniform(0.85, 1.1)))
-    ambient = rng.uniform(0.2, 0.4) * np.array(colorsys.hsv_to_rgb(rng.uniform(0, 1), rng.uniform(0, 0.2), 1))
-
-    points = origin + depth[hit, None] * rays[hit]
     n = normals[hit]
-    lit = np.ones(len(points))
-    start = points + n * 1e-3
-    beam = np.broadcast_to(to_light, points.shape)
-    for p in parts:
-        t, _ = intersect(p, start, beam)
-        lit[np.isfinite(t)] = 0
+
+    albedo = np.ones((*labels.shape, 3))
+    specular, shininess = np.zeros(labels.shape), np.ones(labels.shape)
+    for k, p in enumerate(parts, 1):
+        albedo[labels == k], specular[labels == k], shininess[labels == k] = materials[p.material]
+
+    # Light from a random direction above the horizon, more often from the camera's side.
+    azimuth = np.arctan2(-camera.forward[0], -camera.forward[2]) + rng.uniform(-1.8, 1.8)
+    elevation = rng.uniform(0.35, 1.2)
+    to_light = np.array([np.sin(azimuth) * np.cos(elevation), np.sin(elevation), np.cos(azimuth) * np.cos(elevation)])
+    light_colour = np.array(colorsys.hsv_to_rgb(rng.uniform(0, 1), rng.uniform(0, 0.25), rng.uniform(0.8, 1.1)))
+    ambient = rng.uniform(0.4, 0.6) * np.array(colorsys.hsv_to_rgb(rng.uniform(0, 1), rng.uniform(0, 0.2), 1))
+
+    points = camera.origin + depth[hit, None] * rays[hit]
+    lit = in_light(points + n * 1e-3, to_light, parts)
     diffuse = np.clip(n @ to_light, 0, None) * lit
-    view = -unit(rays[hit])
-    half = unit(view + to_light)
-    gloss = specular[hit] * np.clip(np.sum(n * half, axis=1), 0, None) ** shininess[hit] * lit
-    light = np.ones_like(rays)
+    halfway = unit(unit(-rays[hit]) + to_light)
+    gloss = specular[hit] * np.clip(np.sum(n * halfway, axis=1), 0, None) ** shininess[hit] * lit
+    light = np.ones_like(albedo)
     light[hit] = albedo[hit] * (ambient + diffuse[:, None] * light_colour) + gloss[:, None] * light_colour
 
-    camera_normals = np.ones_like(rays)
-    camera_normals[hit] = np.stack([n @ right, n @ up, -(n @ forward)], axis=1) * 0.5 + 0.5
+    camera_normals = np.ones_like(albedo)
+    camera_normals[hit] = np.stack([n @ camera.right, n @ camera.up, -(n @ camera.forward)], axis=1) * 0.5 + 0.5
 
-    shape = (resolution, resolution)
-    crease = np.zeros(shape, bool)
-    grid = normals.reshape(*shape, 3)
-    crease[:, 1:] |= np.sum(grid[:, 1:] * grid[:, :-1], axis=-1) < CREASE_COS
-    crease[1:] |= np.sum(grid[1:] * grid[:-1], axis=-1) < CREASE_COS
-    edges = label_edges(labels.reshape(shape)) | (crease & hit.reshape(shape))
+    crease = np.zeros(labels.shape, bool)
+    crease[:, 1:] |= np.sum(normals[:, 1:] * normals[:, :-1], axis=-1) < CREASE_COS
+    crease[1:] |= np.sum(normals[1:] * normals[:-1], axis=-1) < CREASE_COS
     return {
-        "edges": edges,
-        "normal": camera_normals.reshape(*shape, 3),
-        "colour": albedo.reshape(*shape, 3),
-        "light": light.reshape(*shape, 3),
+        "edges": label_edges(labels) | (crease & hit),
+        "normal": camera_normals,
+        "colour": albedo,
+        "light": light,
     }
 
 
