@@ -123,7 +123,7 @@ class LaplacianPyramid(nn.Module):
 
 
 class PerceptualLoss(nn.Module):
-    """Mean L1 between backbone features of two image batches in [-1, 1]."""
+    """Per-sample mean L1 between backbone features of two image batches in [-1, 1]: shape (B,)."""
 
     def __init__(self, backbone: nn.Module):
         super().__init__()
@@ -143,7 +143,8 @@ class PerceptualLoss(nn.Module):
         if target_features is None:
             target_features = self.features(target)
         feats = self.backbone(x)
-        return sum(F.l1_loss(a, b) for a, b in zip(feats, target_features)) / len(feats)
+        per_tap = [(a - b).abs().flatten(1).mean(1) for a, b in zip(feats, target_features)]
+        return torch.stack(per_tap).mean(0)
 
 
 def load_perceptual(backbone: str | os.PathLike | nn.Module | None = None) -> PerceptualLoss:

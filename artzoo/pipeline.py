@@ -82,7 +82,8 @@ class WorkflowPipeline(nn.Module):
         self.image_size = int(image_size)
         self.transitions = nn.ModuleList(transitions)
         self.info = dict(info or {})  # free-form metadata kept in the index (training notes, licence, ...)
-        self._perceptual = perceptual
+        # Not a submodule: the perceptual backbone is a tool for fitting, not part of the saved pipeline.
+        object.__setattr__(self, "_perceptual", perceptual)
         self.requires_grad_(False)
         self.eval()
 
@@ -193,12 +194,12 @@ class WorkflowPipeline(nn.Module):
     def perceptual(self) -> PerceptualLoss:
         """The perceptual loss used by `fit` (see `artzoo.perceptual`); set with `set_perceptual`."""
         if self._perceptual is None:
-            self._perceptual = load_perceptual().to(self.device)
-        return self._perceptual
+            object.__setattr__(self, "_perceptual", load_perceptual())
+        return self._perceptual.to(self.device)
 
     def set_perceptual(self, backbone=None) -> None:
         """Use another perceptual backbone: a module, a VGG-16 safetensors path, or a name."""
-        self._perceptual = load_perceptual(backbone).to(self.device)
+        object.__setattr__(self, "_perceptual", load_perceptual(backbone))
 
     @property
     def signature(self) -> dict:
@@ -223,9 +224,16 @@ class WorkflowPipeline(nn.Module):
             raise ArtzooError("this workflow was made by a different pipeline (stages, size or latent sizes "
                               f"differ: {workflow.signature} vs {self.signature})")
 
-    def load_image(self, image, stage: int | str = 0, *, allow_blank: bool = False) -> tuple[torch.Tensor, Placement]:
-        """Any image input → a tensor for ``stage`` at model size, and where the input was placed."""
+    def load_image(self, image, stage: int | str = 0, *, allow_blank: bool = False) -> tuple[torch.Tensor, Placement | None]:
+        """Any image input → a tensor for ``stage`` at model size, and where the input was placed.
+
+        A tensor already in model form, (B, C, S, S) in [-1, 1], is used as is: a batch (for evaluation)
+        then flows through every operation, one picture per row.
+        """
         k = self.stage_index(stage)
+        model_shape = (self.channels[k], self.image_size, self.image_size)
+        if isinstance(image, torch.Tensor) and image.ndim == 4 and tuple(image.shape[1:]) == model_shape:
+            return image.float().clamp(-1, 1).to(self.device), None
         tensor, placement = load_for_model(image, self.channels[k], self.image_size, what=f"{self.stages[k]} image",
                                            allow_blank=allow_blank)
         return tensor.to(self.device), placement
@@ -246,21 +254,21 @@ class WorkflowPipeline(nn.Module):
         for i in range(start, len(self.transitions)):
             wf.images[i + 1] = self.transitions[i].generator(wf.images[i], adain=wf.adain[i] + wf.delta[i])
 
-    def _z_per_transition(self, z, seed: int | None) -> list[torch.Tensor]:
+    def _z_per_transition(self, z, seed: int | None, batch: int = 1) -> list[torch.Tensor]:
         n = len(self.transitions)
         if z is None:
             base = random.randrange(2**31) if seed is None else int(seed)
-            return [self.sample_z(base + i, transition=i) for i in range(n)]
+            return [self.sample_z(base + i, n=batch, transition=i) for i in range(n)]
         zs = list(z) if isinstance(z, (list, tuple)) else [z] * n if torch.as_tensor(z).ndim == 1 else list(torch.as_tensor(z))
         if len(zs) != n:
             raise ArtzooError(f"need one z per transition ({n}), got {len(zs)}")
         out = []
         for i, zi in enumerate(zs):
-            zi = torch.as_tensor(zi, dtype=torch.float32, device=self.device).reshape(1, -1)
+            zi = torch.as_tensor(zi, dtype=torch.float32, device=self.device)
             nz = self.transitions[i].generator.config.nz
-            if zi.shape[1] != nz:
-                raise ArtzooError(f"z for transition {i} has {zi.shape[1]} values; this pipeline's nz is {nz}")
-            out.append(zi)
+            if zi.shape[-1] != nz or zi.ndim > 2:
+                raise ArtzooError(f"z for transition {i} has shape {tuple(zi.shape)}; this pipeline's nz is {nz}")
+            out.append(zi.reshape(-1, nz))
         return out
 
     # ---- the user-facing operations ----------------------------------------------------------------
@@ -272,7 +280,7 @@ class WorkflowPipeline(nn.Module):
         transition, or one per transition. Returns a `Workflow` (``.pil_images()``, ``.final``, ``.save``).
         """
         x, placement = self.load_image(sketch, 0)
-        zs = self._z_per_transition(z, seed)
+        zs = self._z_per_transition(z, seed, batch=x.shape[0])
         adain = [t.generator.adain_params(zi) for t, zi in zip(self.transitions, zs)]
         wf = Workflow(self.stages, [x] + [None] * len(self.transitions), zs, adain,
                       [torch.zeros_like(a) for a in adain], self.signature, placement=placement)
@@ -326,49 +334,68 @@ class WorkflowPipeline(nn.Module):
         raise ArtzooError(f"regularizer must be None, a non-negative weight decay or 'learned', got {regularizer!r}")
 
     def fit(self, workflow: Workflow, steps: int = 60, lr: float = 0.1, regularizer=None,
-            perceptual_weight: float = 1.0, progress: ProgressFn | None = None) -> Workflow:
+            perceptual_weight: float = 1.0, progress: ProgressFn | None = None, variable: str = "adain") -> Workflow:
         """AdaIN optimisation (the paper's Algorithm 1): make the regenerated stages match the targets.
 
         Stage by stage from the first transition, an increment Δ added to the AdaIN vector is optimised
         with Adam (generator frozen) to minimise L1 + ``perceptual_weight`` × perceptual distance to the
         target; earlier stages keep their fitted Δ. ``regularizer``: None, a weight-decay value, or
         "learned" (the pipeline's meta-learned per-parameter decay, if it has one); the decay w ⊙ Δ is
-        added to Δ's gradient. ``progress(step, total, stage_name, loss)`` is called after each step.
-        Returns a new Workflow; its ``loss_history`` has the loss curve per stage.
+        added to Δ's gradient. ``variable="latent"`` optimises z instead of Δ (the paper's baseline).
+        ``progress(step, total, stage_name, loss)`` is called after each step. Returns a new Workflow;
+        its ``loss_history`` has the loss curve per stage. Batched workflows fit each row independently.
         """
         self._check_workflow(workflow)
         if workflow.targets is None:
             raise ArtzooError("this workflow has no targets to fit: use a workflow from decompose()")
         if steps < 0:
             raise ArtzooError(f"steps must be ≥ 0, got {steps}")
+        if variable not in ("adain", "latent"):
+            raise ArtzooError(f"variable must be 'adain' or 'latent', got {variable!r}")
+        if variable == "latent" and regularizer is not None:
+            raise ArtzooError("weight decay regularises AdaIN increments; use regularizer=None with variable='latent'")
         wf = workflow.copy()
         total, done = steps * len(self.transitions), 0
         for i, t in enumerate(self.transitions):
+            g = t.generator
             decay = self._decay(i, regularizer)
             name = self.stages[i + 1]
+            batch = wf.images[i].shape[0]
             with torch.no_grad():
-                content = t.generator.encode_content(wf.images[i])  # independent of Δ: once per stage
+                content = g.encode_content(wf.images[i])  # independent of Δ: once per stage
                 target = wf.targets[i + 1]
                 target_features = self.perceptual.features(target)
-            delta = wf.delta[i].clone().requires_grad_(True)
-            opt = torch.optim.Adam([delta], lr=lr)
+            if variable == "adain":
+                var = wf.delta[i].expand(batch, -1).clone()
+                render = lambda v: g.decode(content, wf.adain[i] + v)  # noqa: E731
+            else:
+                var = wf.z[i].expand(batch, -1).clone()
+                render = lambda v: g.decode(content, g.adain_params(v) + wf.delta[i])  # noqa: E731
+            var.requires_grad_(True)
+            opt = torch.optim.Adam([var], lr=lr)
             history = []
             for _ in range(steps):
-                out = t.generator.decode(content, wf.adain[i] + delta)
-                loss = F.l1_loss(out, target) + perceptual_weight * self.perceptual(out, target_features=target_features)
+                out = render(var)
+                per_sample = (out - target).abs().flatten(1).mean(1) + perceptual_weight * self.perceptual(
+                    out, target_features=target_features)
                 opt.zero_grad(set_to_none=False)
-                loss.backward()
+                per_sample.sum().backward()  # a sum: each row's gradient is its own, whatever the batch
                 if decay is not None:
-                    delta.grad += decay * delta.detach()
+                    var.grad += decay * var.detach()
                 opt.step()
-                history.append(loss.item())
+                history.append(per_sample.mean().item())
                 done += 1
                 if progress is not None:
                     progress(done, total, name, history[-1])
-            wf.delta[i] = delta.detach()
+            if variable == "adain":
+                wf.delta[i] = var.detach()
+            else:
+                wf.z[i] = var.detach()
+                with torch.no_grad():
+                    wf.adain[i] = g.adain_params(wf.z[i])
             wf.loss_history[name] = wf.loss_history.get(name, []) + history
             with torch.no_grad():
-                wf.images[i + 1] = t.generator.decode(content, wf.adain[i] + wf.delta[i])
+                wf.images[i + 1] = g.decode(content, wf.adain[i] + wf.delta[i])
         return wf
 
     @torch.no_grad()

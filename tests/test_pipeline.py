@@ -159,3 +159,22 @@ def test_workflow_save_and_load_round_trip(tiny_pipeline, artwork, tmp_path):
     (tmp_path / "junk.safetensors").write_bytes(b"not a file")
     with pytest.raises(ArtzooError, match="not a readable workflow"):
         Workflow.load(tmp_path / "junk.safetensors")
+
+
+def test_batches_fit_each_row_as_if_alone(tiny_pipeline, artwork):
+    one, _ = tiny_pipeline.load_image(artwork, "detail")
+    other = torch.flip(one, dims=[3])
+    batch = tiny_pipeline.fit(tiny_pipeline.decompose(torch.cat([one, other])), steps=5, regularizer=0.5)
+    alone = tiny_pipeline.fit(tiny_pipeline.decompose(one), steps=5, regularizer=0.5)
+    assert batch.images[-1].shape[0] == 2
+    assert torch.allclose(batch.delta[1][:1], alone.delta[1], atol=1e-4)
+    assert torch.allclose(batch.images[-1][:1], alone.images[-1], atol=1e-4)
+
+
+def test_latent_optimisation_baseline(tiny_pipeline, artwork):
+    wf = tiny_pipeline.decompose(artwork)
+    fitted = tiny_pipeline.fit(wf, steps=20, variable="latent")
+    assert not torch.equal(fitted.z[0], wf.z[0]) and all(torch.count_nonzero(d) == 0 for d in fitted.delta)
+    assert fitted.loss_history["detail"][-1] < fitted.loss_history["detail"][0]
+    with pytest.raises(ArtzooError, match="variable='latent'"):
+        tiny_pipeline.fit(wf, steps=1, variable="latent", regularizer=0.1)
