@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from artzoo.data.imaging import to_image
 from artzoo.data.lines import draw_lines, label_edges
 from artzoo.data.recipe import Job, Option, Plan, Recipe
 
@@ -377,12 +378,6 @@ def render_view(parts: list[Part], materials: dict, rng, resolution: int) -> dic
     }
 
 
-def downsample(rgb: np.ndarray, size: int) -> Image.Image:
-    scale = rgb.shape[0] // size
-    small = np.clip(rgb, 0, 1).reshape(size, scale, size, scale, 3).mean(axis=(1, 3))
-    return Image.fromarray(np.round(small * 255).astype(np.uint8))
-
-
 # ---------------------------------------------------------------- recipe
 
 
@@ -401,9 +396,9 @@ def render(payload, size: int, **options) -> dict[str, Image.Image]:
     images = render_view(parts, materials, np.random.default_rng([seed, chair, view + 1]), size * SCALE)
     return {
         "sketch": Image.fromarray(draw_lines(images["edges"], size, min_length=SCALE)),
-        "normal": downsample(images["normal"], size),
-        "colour": downsample(images["colour"], size),
-        "light": downsample(images["light"], size),
+        "normal": to_image(images["normal"], size),
+        "colour": to_image(images["colour"], size),
+        "light": to_image(images["light"], size),
     }
 
 

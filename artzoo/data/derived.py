@@ -20,6 +20,7 @@ from scipy import ndimage as ndi
 from skimage.segmentation import slic
 
 from artzoo.data import npm
+from artzoo.data.imaging import to_image
 from artzoo.data.lines import draw_lines, region_edges, xdog_edges
 from artzoo.data.recipe import Job, Option, Plan, Recipe, Skip
 from artzoo.errors import ArtzooError
@@ -74,13 +75,10 @@ def derive(image: Image.Image, size: int, fit: str = "pad") -> dict[str, Image.I
     small, _ = to_array(image, size * ROUGH_SCALE)
     return {
         "sketch": pencil_sketch(rgb, alpha if has_alpha else None, size),
-        "rough": downsample(rough_colours(small), size),
-        "detail": downsample(rgb, size),
+        "rough": to_image(rough_colours(small), size),
+        "detail": to_image(rgb, size),
     }
 
-
-def downsample(rgb: np.ndarray, size: int) -> Image.Image:
-    return Image.fromarray(np.round(rgb * 255).astype(np.uint8)).resize((size, size), Image.BOX)
 
 
 def open_image(data: bytes | str) -> Image.Image:

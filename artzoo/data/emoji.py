@@ -17,7 +17,8 @@ import numpy as np
 from PIL import Image
 
 from artzoo.data import npm
-from artzoo.data.lines import draw_lines, region_edges
+from artzoo.data.imaging import on_white, to_image
+from artzoo.data.lines import boundary_sketch
 from artzoo.data.recipe import Job, Option, Plan, Recipe, Skip
 
 PACKAGES = {
@@ -57,23 +58,6 @@ def rasterise(svg: str, px: int) -> np.ndarray:
     except Exception as error:  # cairosvg raises many types for malformed or unsupported SVG
         raise Skip("SVG failed to render") from error
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"), dtype=np.float32) / 255
-
-
-def on_white(rgba: np.ndarray) -> np.ndarray:
-    alpha = rgba[..., 3:]
-    return rgba[..., :3] * alpha + (1 - alpha)
-
-
-def to_image(rgb: np.ndarray, size: int) -> Image.Image:
-    """float RGB or grey in [0, 1] -> PIL image, area-downsampled to size."""
-    image = Image.fromarray(np.round(np.clip(rgb, 0, 1) * 255).astype(np.uint8))
-    return image if image.size == (size, size) else image.resize((size, size), Image.BOX)
-
-
-def boundary_sketch(flat_rgba: np.ndarray, size: int) -> Image.Image:
-    """Lines along colour-region boundaries and the silhouette of a high-resolution flat render."""
-    edges = region_edges(on_white(flat_rgba), alpha=flat_rgba[..., 3])
-    return Image.fromarray(draw_lines(edges, size))
 
 
 def plan(size: int, limit: int | None, sketch_style: str, cache: str | None) -> Plan:

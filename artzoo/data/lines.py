@@ -7,8 +7,11 @@ and drawing at a fixed width is what keeps 64 px sketches crisp instead of grey 
 """
 
 import numpy as np
+from PIL import Image
 from scipy import ndimage as ndi
 from skimage.morphology import skeletonize
+
+from artzoo.data.imaging import on_white
 
 
 def _neighbour_difference(channels: np.ndarray) -> np.ndarray:
@@ -33,6 +36,12 @@ def region_edges(rgb: np.ndarray, alpha: np.ndarray | None = None, threshold: fl
     """
     channels = rgb if alpha is None else np.concatenate([rgb, alpha[..., None]], axis=-1)
     return _neighbour_difference(channels.astype(np.float32)) > threshold
+
+
+def boundary_sketch(flat_rgba: np.ndarray, size: int) -> Image.Image:
+    """Sketch of a flat colouring rendered at a multiple of `size`: region boundaries and silhouette."""
+    edges = region_edges(on_white(flat_rgba), alpha=flat_rgba[..., 3])
+    return Image.fromarray(draw_lines(edges, size))
 
 
 def label_edges(labels: np.ndarray) -> np.ndarray:
