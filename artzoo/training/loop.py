@@ -1,0 +1,206 @@
+"""The training loop shared by every phase: data, per-step seeding, logging, samples, checkpoints.
+
+Data parallel through accelerate: every process builds the same pipeline (same seed), draws its own
+samples, and gradients are averaged before each optimiser step, so weights stay identical.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import signal
+import time
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+from tqdm import tqdm
+
+from ..errors import ArtzooError
+from ..pipeline import WorkflowPipeline
+from .checkpoint import latest_checkpoint, load_optimizers, read_state, save_checkpoint
+from .phases import PHASES
+from .samples import sample_grid
+
+ORDER = ("inference", "generation", "regularizer")
+
+
+def hardware() -> str:
+    if torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name()}, torch {torch.__version__}"
+    model = platform.machine()
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{model}, {torch.get_num_threads()} torch threads ({os.cpu_count()} CPUs visible), torch {torch.__version__}"
+
+
+def open_dataset(cfg: dict, split: str):
+    from artzoo.data import WorkflowDataset
+
+    data = cfg["data"]
+    ds = WorkflowDataset(data["root"], split=split, flip=split == "train" and data["flip"],
+                         alt_prob=data["alt_prob"] if split == "train" else 0.0)
+    if ds.size != cfg["model"]["image_size"]:
+        raise ArtzooError(f"{data['root']} holds {ds.size} px images but the model is {cfg['model']['image_size']} px; "
+                          "build the data at that size (python -m artzoo.data build ... --size N)")
+    return ds
+
+
+def build_pipeline(cfg: dict, stages: list[str], channels: list[int], init_from: str | None = None) -> WorkflowPipeline:
+    m = cfg["model"]
+    pipe = WorkflowPipeline.from_config(stages, channels, m["image_size"], m["preset"],
+                                        skip_connections=m["skip_connections"], nz=m["nz"], discriminators=True,
+                                        regularizer=True, seed=cfg["train"]["seed"], overrides=m.get("overrides"))
+    if init_from:
+        # Warm start: published pipelines may lack discriminators/regulariser; those stay fresh.
+        src = WorkflowPipeline.from_pretrained(init_from)
+        if src.stages != pipe.stages or src.channels != pipe.channels:
+            raise ArtzooError(f"{init_from} models stages {src.stages}, the data has {pipe.stages}")
+        for t_src, t_dst in zip(src.transitions, pipe.transitions):
+            dst = t_dst.components()
+            for kind, module in t_src.components().items():
+                dst[kind].load_state_dict(module.state_dict())
+    return pipe
+
+
+def batch_of(ds, indices) -> list[torch.Tensor]:
+    return [torch.stack(s) for s in zip(*(ds[int(i)] for i in indices))]
+
+
+class StopFlag:
+    """Set by SIGTERM/SIGINT; the loop checkpoints and leaves at the end of the current step."""
+
+    def __init__(self):
+        self.signal = None
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum, frame):
+        self.signal = signum
+
+
+def train_phase(cfg: dict, phase_name: str, run_dir: str | Path, *, resume: bool = False,
+                init_from: str | None = None, cpu: bool = False, stop_after: int | None = None) -> int:
+    """Run (or continue) one phase in ``run_dir``. Returns 0 when the phase is complete, else the
+    number of the signal that stopped it (or -1 for ``stop_after``: tests simulating a kill)."""
+    if phase_name not in PHASES:
+        raise ArtzooError(f"unknown phase {phase_name!r}; choose from {ORDER}")
+    accelerator = Accelerator(cpu=cpu)
+    main = accelerator.is_main_process
+    run_dir = Path(run_dir)
+    tcfg = cfg["train"]
+    ds = open_dataset(cfg, "train")
+    fixed = batch_of(open_dataset(cfg, "test"), range(tcfg["sample_rows"]))
+
+    ckpt = latest_checkpoint(run_dir)
+    state = read_state(ckpt) if ckpt else {"phases_done": [], "train_seconds": {}}
+    if ckpt is None:
+        pipe = build_pipeline(cfg, list(ds.stages), list(ds.channels), init_from)
+    else:
+        if init_from:
+            raise ArtzooError(f"{run_dir} already has checkpoints: --init-from only starts a new run")
+        pipe = WorkflowPipeline.from_pretrained(ckpt / "pipeline")
+    earlier = ORDER[:ORDER.index(phase_name)]
+    missing = [p for p in earlier if p not in state["phases_done"]]
+    if missing and not init_from:
+        accelerator.print(f"warning: phase(s) {missing} not run in {run_dir}; {phase_name} starts from their current weights")
+    pipe.to(accelerator.device).train()
+    phase = PHASES[phase_name](pipe, cfg, accelerator)
+
+    start = 0
+    if phase_name in state["phases_done"]:
+        accelerator.print(f"{phase_name}: already complete in {run_dir}")
+        return 0
+    if ckpt is not None and state.get("phase") == phase_name:
+        if not resume:
+            raise ArtzooError(f"{run_dir} has a partial {phase_name} run (step {state['step']}); pass --resume to "
+                              "continue it, or use another --run-dir")
+        load_optimizers(ckpt, phase.optimizers)
+        start = state["step"]
+    total = phase.total_steps
+    seconds = state["train_seconds"].get(phase_name, 0.0)
+    stop = StopFlag()
+    log = None
+    if main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "samples").mkdir(exist_ok=True)
+        (run_dir / "config.json").write_text(json.dumps(cfg, indent=1) + "\n")
+        log = open(run_dir / "log.jsonl", "a")
+        log.write(json.dumps({"event": "start", "phase": phase_name, "step": start, "time": time.time(),
+                              "processes": accelerator.num_processes, "hardware": hardware()}) + "\n")
+
+    def checkpoint(step: int, done: bool) -> None:
+        if main:
+            s = {"phase": phase_name, "step": step, "total_steps": total, "train_seconds": {**state["train_seconds"], phase_name: seconds},
+                 "phases_done": state["phases_done"] + ([phase_name] if done else []), "hardware": hardware()}
+            keep = {f"{p}-final" for p in ORDER}
+            save_checkpoint(run_dir, pipe, phase.optimizers, s, keep=keep)
+            if done:  # kept for exports and warm starts after later phases move on
+                final = run_dir / "checkpoints" / f"{phase_name}-final"
+                shutil.rmtree(final, ignore_errors=True)
+                shutil.copytree(run_dir / "checkpoints" / f"{phase_name}-{step:07d}", final)
+            log.flush()
+        accelerator.wait_for_everyone()
+
+    def samples(step: int) -> None:
+        if main:
+            pipe.eval()
+            grid = sample_grid(pipe, [x.to(accelerator.device) for x in fixed], n_z=tcfg["sample_z"], seed=tcfg["seed"])
+            pipe.train()
+            grid.save(run_dir / "samples" / f"{phase_name}-{step:07d}.png")
+
+    world, rank = accelerator.num_processes, accelerator.process_index
+    bar = tqdm(total=total, initial=start, desc=phase_name, disable=not main, dynamic_ncols=True)
+    rate = None
+    stopped = 0
+    budget = cfg[phase_name].get("minutes", 0) * 60  # wall-clock cap: the phase ends early, as complete
+    n = start
+    for step in range(start, total):
+        t0 = time.perf_counter()
+        # Reseed every step from (seed, phase, step, process): resuming needs no saved RNG state.
+        set_seed(tcfg["seed"] + ORDER.index(phase_name) * 10**8 + step * world + rank)
+        x = [s.to(accelerator.device) for s in batch_of(ds, torch.randint(len(ds), (phase.batch_size,)))]
+        losses = phase.step(x, step)
+        dt = time.perf_counter() - t0
+        seconds += dt
+        img_s = phase.batch_size * world / dt
+        rate = img_s if rate is None else 0.9 * rate + 0.1 * img_s
+        n = step + 1
+        if main:
+            log.write(json.dumps({"phase": phase_name, "step": n, "dt": round(dt, 4), "img_s": round(img_s, 2), **losses}) + "\n")
+            if n % tcfg["log_every"] == 0:
+                log.flush()
+                shown = {k: f"{v:.3f}" for k, v in losses.items() if k.endswith(("l1", "recon", "w_mean"))}
+                bar.set_postfix(shown | {"img/s": f"{rate:.1f}"}, refresh=False)
+        bar.update(1)
+        if not all(map(torch.isfinite, map(torch.tensor, losses.values()))):
+            raise ArtzooError(f"{phase_name} step {n}: non-finite loss {losses}")
+        flag = stop.signal or (-1 if stop_after is not None and n >= stop_after and n < total else 0)
+        if world > 1:  # all processes must stop at the same step, or the others hang in a reduce
+            flag = int(accelerator.reduce(torch.tensor(abs(flag), device=accelerator.device), reduction="sum").item())
+        if n == total or budget and seconds >= budget:
+            break
+        if n % tcfg["sample_every"] == 0:
+            samples(n)
+        if flag or n % tcfg["checkpoint_every"] == 0:
+            checkpoint(n, done=False)
+        if flag:
+            stopped = stop.signal or -1
+            break
+    bar.close()
+    if not stopped:
+        if n < total:
+            accelerator.print(f"{phase_name}: time budget reached after {n} of {total} steps")
+        samples(n)
+        checkpoint(n, done=True)
+        accelerator.print(f"{phase_name}: done, {seconds / 60:.1f} min of training")
+    if main:
+        log.write(json.dumps({"event": "end" if not stopped else "stopped", "phase": phase_name,
+                              "step": n, "train_seconds": seconds, "time": time.time()}) + "\n")
+        log.close()
+    return stopped

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The fluent-emoji cpu-preset run, end to end: inference → generation → snapshot export →
+# regularizer → final fp16 export to checkpoints/fluent-emoji/. Safe to rerun after an interruption:
+# finished phases are skipped and a stopped one resumes from its last checkpoint.
+#   nohup train/run_fluent_emoji_cpu.sh > runs/fluent-emoji-cpu/stdout.log 2>&1 &
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. .venv/bin/activate
+train() { python train/train.py --config train/configs/fluent-emoji.toml --preset cpu "$@"; }
+
+train --phase inference --resume
+train --phase generation --resume
+# A usable snapshot before the (optional) regulariser phase.
+train --phase export --from-phase generation --out checkpoints/fluent-emoji
+train --phase regularizer --resume
+train --phase export --out checkpoints/fluent-emoji
+echo "run complete: $(date)"
