@@ -75,6 +75,6 @@ def jpeg(images: torch.Tensor, quality: int) -> torch.Tensor:
 DEGRADATIONS = {
     "blur": (blur, (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)),
     "noise": (noise, (0.0, 0.02, 0.05, 0.1, 0.2, 0.3)),
-    "color_shift": (color_shift, (0.0, 10.0, 20.0, 40.0, 80.0, 160.0)),
+    "color_shift": (color_shift, (0.0, 10.0, 20.0, 40.0, 60.0, 90.0)),
     "jpeg": (jpeg, (100, 80, 50, 30, 15, 5)),
 }

@@ -101,12 +101,12 @@ class RandomConvFeatures(FeatureExtractor):
 
     * colour statistics of an average-pooled pyramid (size, size/2, size/4, size/8):
       the 4x4 grid of mean colours (layout), per-level per-channel standard deviation (contrast per
-      scale), per-channel log energy of the Laplacian bands (sharpness, noise) and an 8-bin soft
-      histogram per channel (colour distribution);
-    * a random conv net: 3x3 stride-2 convolutions (reflect padding) with ReLU, widths `widths`; each
-      stage contributes the spatial mean and standard deviation of every channel (texture statistics
-      at four scales). Weights are uniform with He scaling, drawn by `hashed_uniform(seed, ...)`, so
-      they are identical on every machine.
+      scale), per-channel log energy of the three detail bands between levels (sharpness, noise) and
+      an 8-bin soft histogram per channel (colour distribution);
+    * a random conv net: 3x3 stride-2 convolutions (reflect padding) with ReLU, widths `widths`, the
+      first layer's filters made zero-mean; each stage contributes the spatial mean and standard
+      deviation of every channel (texture statistics at four scales). Weights are uniform with He
+      scaling, drawn by `hashed_uniform(seed, ...)`, so they are identical on every machine.
 
     Feature groups are weighted so that each moves FD by a similar amount under the validation
     degradations (see benchmarks/validate_fd.py). Features agree across machines to float32 rounding.
@@ -129,7 +129,12 @@ class RandomConvFeatures(FeatureExtractor):
         for i, shape in enumerate(shapes):
             n, fan_in = int(np.prod(shape)), shape[1] * 9
             # Uniform[-1, 1) has variance 1/3; sqrt(6 / fan_in) gives He (ReLU) scaling.
-            w = torch.from_numpy(values[start : start + n].reshape(shape) * np.sqrt(6.0 / fan_in)).float()
+            w = values[start : start + n].reshape(shape) * np.sqrt(6.0 / fan_in)
+            if i == 0:
+                # Zero-mean first filters see edges and texture, not flat colour (the colour statistics
+                # cover that); this makes the conv features far more sensitive to blur, noise and JPEG.
+                w = w - w.mean(axis=(2, 3), keepdims=True)
+            w = torch.from_numpy(w).float()
             self.register_buffer(f"conv{i}", w, persistent=False)
             self.weights.append(f"conv{i}")
             start += n
@@ -141,23 +146,20 @@ class RandomConvFeatures(FeatureExtractor):
         for _ in range(3):
             levels.append(F.avg_pool2d(levels[-1], 2))
         layout = F.adaptive_avg_pool2d(x, 4).flatten(1)
-        contrast = torch.cat([lv.std(dim=(2, 3)) for lv in levels], 1)
-        bands = torch.cat(
-            [
-                ((fine - F.interpolate(coarse, scale_factor=2, mode="bilinear", align_corners=False)) ** 2)
-                .mean(dim=(2, 3))
-                .add(1e-6)
-                .log()
-                for fine, coarse in zip(levels[:-1], levels[1:])
-            ],
-            1,
-        )
-        # Soft (triangular) histogram so the count changes smoothly with colour, not in jumps; taken at
-        # half resolution, which barely changes it and costs a quarter.
-        centres = torch.linspace(-1, 1, self.HIST_BINS)
-        width = centres[1] - centres[0]
-        weights = (1 - (levels[1].unsqueeze(2) - centres.view(1, 1, -1, 1, 1)).abs() / width).clamp(min=0)
-        hist = weights.mean(dim=(3, 4)).flatten(1)
+        energy = [(lv**2).mean(dim=(2, 3)) for lv in levels]
+        mean = levels[-1].mean(dim=(2, 3))  # the same at every level
+        contrast = torch.cat([(e - mean**2).clamp(min=0).sqrt() for e in energy], 1)
+        # Energy of each detail band (a level minus its 2x2 block means): average pooling makes block
+        # means and deviations orthogonal, so it is mean(fine²) - mean(coarse²).
+        bands = torch.cat([(fine - coarse).clamp(min=0).add(1e-6).log() for fine, coarse in zip(energy, energy[1:])], 1)
+        # Soft histogram: each value splits its count linearly between the two nearest of the evenly
+        # spaced bin centres on [-1, 1], so counts change smoothly with colour rather than in jumps.
+        pos = (x.flatten(2) + 1) * ((self.HIST_BINS - 1) / 2)
+        low = pos.floor().clamp(max=self.HIST_BINS - 2)
+        frac = pos - low
+        low = low.long()
+        hist = torch.zeros(*x.shape[:2], self.HIST_BINS).scatter_add_(2, low, 1 - frac).scatter_add_(2, low + 1, frac)
+        hist = (hist / pos.shape[2]).flatten(1)
         g = self.GROUP_WEIGHTS
         return [layout * g["layout"], contrast * g["contrast"], bands * g["bands"], hist * g["hist"]]
 
