@@ -18,7 +18,7 @@ from ..images import to_pil
 from ..pipeline import WorkflowPipeline
 from ..workflow import Workflow
 from .inputs import editor_mask, editor_picture, read_picture, user_errors
-from .outputs import display_note, enlarge, exports, stage_pictures
+from .outputs import display_note, editable, enlarge, exports, stage_pictures
 from .pipelines import PipelineRegistry
 
 MAX_TRANSITIONS = 5        # galleries built for pipelines of up to 6 stages
@@ -225,11 +225,7 @@ class Handlers:
     def stage_image(self, pipeline: str, stage: str, session=None):
         """The current picture of one stage, at the input's aspect and enlarged, to paint on."""
         s = self._session(session, EditSession, pipeline, "Decompose an artwork")
-        k = self._pipe(pipeline).stage_index(stage)
-        picture = s.current.image(k)
-        p = s.current.placement
-        crop = enlarge(picture.crop(p.box) if p else picture, 512).convert("RGB")
-        return {"background": crop, "layers": [], "composite": None}
+        return editable(s.current, self._pipe(pipeline).stage_index(stage))
 
     @user_errors
     def resample(self, pipeline: str, stage: str, seed: float, strength: float, session=None):
@@ -294,10 +290,9 @@ class Handlers:
         """Decompose and fit the reference; its inferred sketch goes to the editor to be changed."""
         pipe = self._pipe(pipeline)
         s = self._reference(pipe, pipeline, reference, session, progress)
-        sketch = stage_pictures(s.reference, side=512)[0]
         status = (f"The reference's own sketch (inferred) is in the editor: change it and press Redraw. "
                   f"Reconstruction L1 after fitting: {pipe.reconstruction_error(s.reference):.3f}.")
-        return (s, _stage_gallery(s.reference), {"background": sketch, "layers": [], "composite": None}, status)
+        return (s, _stage_gallery(s.reference), editable(s.reference, 0), status)
 
     @user_errors
     def redraw(self, pipeline: str, reference, sketch: dict | None, keep_lines: bool, session=None,

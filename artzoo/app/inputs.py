@@ -39,7 +39,7 @@ def user_errors(fn):
     return wrapper
 
 
-def _check_pixels(path, label) -> None:
+def _check_pixels(path) -> None:
     """Refuse huge pictures from their header, before anything decodes them into memory."""
     try:
         with Image.open(path) as im:
@@ -47,12 +47,12 @@ def _check_pixels(path, label) -> None:
     except Exception:
         return  # not an image at all: the decoding step below says so
     if w * h > MAX_PIXELS:
-        raise gr.Error(f"{label or 'The image'} is {w}×{h} = {w * h / 1e6:.0f} MP; the limit is "
+        raise gr.Error(f"The uploaded image is {w}×{h} = {w * h / 1e6:.0f} MP; the limit is "
                        f"{MAX_PIXELS / 1e6:.0f} MP: scale it down first", print_exception=False)
 
 
-def _unreadable(label, error: Exception) -> gr.Error:
-    return gr.Error(f"{label or 'The upload'} is not a readable image ({type(error).__name__}); "
+def _unreadable(error: Exception) -> gr.Error:
+    return gr.Error(f"The uploaded file is not a readable image ({type(error).__name__}); "
                     "use a PNG, JPEG or WebP picture", print_exception=False)
 
 
@@ -63,13 +63,13 @@ class CheckedImage(gr.Image):
 
     def preprocess(self, payload):
         if payload is not None and payload.path:
-            _check_pixels(payload.path, self.label)
+            _check_pixels(payload.path)
         try:
             return super().preprocess(payload)
         except gr.Error:
             raise
         except Exception as e:
-            raise _unreadable(self.label, e) from None
+            raise _unreadable(e) from None
 
 
 class CheckedImageEditor(gr.ImageEditor):
@@ -81,13 +81,13 @@ class CheckedImageEditor(gr.ImageEditor):
         if payload is not None:
             for part in [payload.background, payload.composite, *(payload.layers or [])]:
                 if part is not None and getattr(part, "path", None):
-                    _check_pixels(part.path, self.label)
+                    _check_pixels(part.path)
         try:
             return super().preprocess(payload)
         except gr.Error:
             raise
         except Exception as e:
-            raise _unreadable(self.label, e) from None
+            raise _unreadable(e) from None
 
 
 def _is_grey(rgb: Image.Image) -> bool:

@@ -64,13 +64,13 @@ class CheckedImage(gr.Image):
 
     def preprocess(self, payload):
         if payload is not None and payload.path:
-            _check_pixels(payload.path, self.label)
+            _check_pixels(payload.path)
         try:
             return super().preprocess(payload)
         except gr.Error:
             raise
         except Exception as e:
-            raise _unreadable(self.label, e) from None
+            raise _unreadable(e) from None
     from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
     from gradio.blocks import Block
     if TYPE_CHECKING:
@@ -87,13 +87,13 @@ class CheckedImageEditor(gr.ImageEditor):
         if payload is not None:
             for part in [payload.background, payload.composite, *(payload.layers or [])]:
                 if part is not None and getattr(part, "path", None):
-                    _check_pixels(part.path, self.label)
+                    _check_pixels(part.path)
         try:
             return super().preprocess(payload)
         except gr.Error:
             raise
         except Exception as e:
-            raise _unreadable(self.label, e) from None
+            raise _unreadable(e) from None
     from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
     from gradio.blocks import Block
     if TYPE_CHECKING:

@@ -26,6 +26,15 @@ def enlarge(image: Image.Image, side: int = DISPLAY_SIDE) -> Image.Image:
     return image.resize((image.width * factor, image.height * factor), Image.Resampling.NEAREST)
 
 
+def editable(workflow: Workflow, stage: int, side: int = 512) -> dict:
+    """An ImageEditor value holding one stage: the input's box cut from the model square, enlarged by a
+    whole factor (nearest), so painting on it and shrinking back changes only the painted pixels."""
+    picture = workflow.image(stage)
+    if workflow.placement is not None:
+        picture = picture.crop(workflow.placement.box)
+    return {"background": enlarge(picture, side).convert("RGB"), "layers": [], "composite": None}
+
+
 def display_note(workflow: Workflow, size: int) -> str:
     """Says how big the model's pictures really are and how outputs were enlarged."""
     p = workflow.placement

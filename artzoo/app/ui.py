@@ -79,7 +79,7 @@ def build_demo(registry: PipelineRegistry | None = None) -> gr.Blocks:
                         final = gr.Image(type="pil", format="png", label="Final picture (upscaled to the sketch's size)",
                                          interactive=False)
                         gif = gr.Image(type="filepath", label="The workflow, animated (GIF)", interactive=False)
-                gen_status = gr.Markdown()
+                gen_status = gr.Markdown(label="status")
                 galleries, more_buttons, gallery_groups = [], [], []
                 for i in range(MAX_TRANSITIONS):
                     with gr.Group(visible=i < n_transitions) as group:
@@ -111,7 +111,7 @@ def build_demo(registry: PipelineRegistry | None = None) -> gr.Blocks:
                         decompose_button = gr.Button("Decompose & fit", variant="primary")
                     with gr.Column():
                         recon = gr.ImageSlider(type="pil", format="png", label="Artwork | reconstruction (upscaled)")
-                        edit_status = gr.Markdown()
+                        edit_status = gr.Markdown(label="status")
                 edit_gallery = gr.Gallery(label="Stages (current)", columns=6, height="auto", allow_preview=False,
                                           format="png", elem_classes="artzoo-gallery", interactive=False)
                 with gr.Row():
@@ -154,7 +154,7 @@ def build_demo(registry: PipelineRegistry | None = None) -> gr.Blocks:
                         new_sketch = _sketch_editor("New sketch: draw, upload, or change the reference's", size)
                         redraw_keep_lines = gr.Checkbox(False, label="Keep my lines")
                         redraw_button = gr.Button("Redraw with the reference's look", variant="primary")
-                redraw_status = gr.Markdown()
+                redraw_status = gr.Markdown(label="status")
                 with gr.Row():
                     redraw_slider = gr.ImageSlider(type="pil", format="png", label="Reference | redrawn (upscaled)")
                     redraw_final = gr.Image(type="pil", format="png", label="Redrawn (upscaled to the sketch's size)",

@@ -1,0 +1,266 @@
+"""The Gradio app, driven end to end through its API with gradio_client on a loopback server.
+
+A tiny random pipeline stands in for trained weights: these tests check the plumbing (every endpoint,
+per-session state, bad inputs, concurrency, startup), not picture quality.
+"""
+
+import concurrent.futures
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app_fixtures import PIPELINE, artwork_image, free_port, make_checkpoints, serve, sketch_image
+
+gradio_client = pytest.importorskip("gradio_client")
+from gradio_client import Client, handle_file  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore:::gradio.queueing")  # pandas deprecations inside gradio
+REPO = Path(__file__).resolve().parent.parent
+ENDPOINTS = {"/generate", "/choose_variation", "/more_variations", "/generate_outputs", "/decompose", "/fit",
+             "/stage_image", "/resample", "/paint", "/hints", "/reset_edits", "/reference_sketch", "/redraw"}
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory):
+    return make_checkpoints(tmp_path_factory.mktemp("checkpoints"))
+
+
+@pytest.fixture(scope="module")
+def url(checkpoints):
+    with serve(checkpoints) as address:
+        yield address
+
+
+@pytest.fixture
+def client(url):
+    return Client(url, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """Test pictures on disk, good and bad."""
+    d = tmp_path_factory.mktemp("inputs")
+    sketch_image().save(d / "sketch.png")
+    sketch_image(120, 80).save(d / "wide_sketch.png")
+    artwork_image().save(d / "art.png")
+    Image.new("RGB", (50, 50), "white").save(d / "blank.png")
+    (d / "notes.png").write_text("not an image")
+    Image.new("1", (7000, 7000), 1).save(d / "huge.png")  # 49 MP, small on disk
+    (d / "big.bin.png").write_bytes(os.urandom(21 * 2**20))  # over the 20 MB upload limit
+    frames = [artwork_image(), artwork_image().transpose(Image.Transpose.FLIP_LEFT_RIGHT)]
+    frames[0].save(d / "animated.gif", save_all=True, append_images=frames[1:], duration=100)
+    rgba, alpha = artwork_image().convert("RGBA"), Image.new("L", (64, 48), 0)
+    alpha.paste(255, (10, 10, 40, 40))
+    rgba.putalpha(alpha)
+    rgba.save(d / "transparent.png")
+    artwork_image().convert("L").save(d / "grey.png")
+    layer = Image.new("RGBA", (512, 384), (0, 0, 0, 0))
+    layer.paste((30, 90, 230, 255), (100, 100, 300, 250))
+    layer.save(d / "hint_layer.png")
+    return d
+
+
+def editor(path):
+    return {"background": handle_file(str(path)), "layers": [], "composite": None}
+
+
+def pixels(path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB"), dtype=np.int16)
+
+
+def error_of(call) -> str:
+    with pytest.raises(Exception) as info:
+        call()
+    return str(info.value)
+
+
+def test_page_serves_and_lists_every_endpoint(url, client):
+    html = urllib.request.urlopen(url, timeout=30).read().decode()
+    assert "artzoo" in html
+    api = client.view_api(return_format="dict", print_info=False)
+    assert ENDPOINTS <= set(api["named_endpoints"])
+    assert not [e for e in api["named_endpoints"] if e in ("/pick_candidate", "/switch_pipeline")]  # UI plumbing
+
+
+def test_generate_choose_more(client, files):
+    out = client.predict(PIPELINE, editor(files / "sketch.png"), 3, 7, False, api_name="/generate")
+    galleries, final, strip, gif, downloads, status = out[:5], out[5], out[6], out[7], out[8], out[9]
+    assert [len(g) for g in galleries] == [3, 3, 0, 0, 0]  # two transitions, three candidates each
+    assert "✓ chosen" in galleries[0][0]["caption"] and "seed 7" in galleries[0][0]["caption"]
+    assert Image.open(final).size == (60, 90)  # the sketch's aspect and size
+    assert "upscaled" in status
+    assert Image.open(gif).n_frames == 3
+    names = [Path(f).name for f in downloads]
+    assert names == ["tiny-workflow_0_sketch.png", "tiny-workflow_1_flat.png", "tiny-workflow_2_detail.png",
+                     "tiny-workflow.zip", "tiny-workflow.gif"]
+    with zipfile.ZipFile(downloads[3]) as z:
+        assert sorted(z.namelist()) == ["0_sketch.png", "1_flat.png", "2_detail.png", "workflow.safetensors"]
+    assert Image.open(strip).width > Image.open(strip).height
+
+    # Same seed → same candidates.
+    again = client.predict(PIPELINE, editor(files / "sketch.png"), 3, 7, False, api_name="/generate")
+    assert np.array_equal(pixels(again[0][2]["image"]), pixels(galleries[0][2]["image"]))
+
+    # Fixing candidate #3 of stage 1 makes the flat stage that candidate, and stage 2's candidates follow it.
+    chosen = client.predict(PIPELINE, 1, 2, False, api_name="/choose_variation")
+    assert "✓ chosen" in chosen[0][2]["caption"] and "✓ chosen" not in chosen[0][0]["caption"]
+    assert np.abs(pixels(chosen[8][1]) - pixels(again[8][1])).max() > 0  # flat PNG changed
+    assert not np.array_equal(pixels(chosen[1][0]["image"]), pixels(again[1][0]["image"]))
+
+    more = client.predict(PIPELINE, 2, False, api_name="/more_variations")
+    assert "seed 1008" in more[1][0]["caption"] and "✓" not in "".join(c["caption"] for c in more[1])
+    assert np.array_equal(pixels(more[5]), pixels(chosen[5]))  # the result stays until a candidate is picked
+
+
+def test_keep_my_lines_draws_the_sketch_over_the_colours(client, files):
+    plain = client.predict(PIPELINE, editor(files / "sketch.png"), 2, 0, False, api_name="/generate")
+    lined = client.predict(PIPELINE, True, api_name="/generate_outputs")
+    ink = np.asarray(sketch_image()) < 128
+    assert pixels(lined[5])[ink].max() <= 5  # black where the user drew
+    assert np.array_equal(pixels(lined[5])[~ink], pixels(plain[5])[~ink])  # untouched elsewhere
+
+
+def test_decompose_fit_and_edit(client, files):
+    decomposed = client.predict(PIPELINE, handle_file(str(files / "art.png")), api_name="/decompose")
+    gallery, slider, status = decomposed
+    assert [g["caption"] for g in gallery] == ["inferred 0: sketch", "inferred 1: flat", "inferred 2: detail"]
+    assert "Decomposed in" in status and Image.open(slider[1]).size == (64, 48)
+
+    gallery, before_after, downloads, status, recon = client.predict(PIPELINE, "learned", 0.01, 10, api_name="/fit")
+    before, after = (float(v) for v in status.split("L1 ")[1].rstrip(".").split(" → "))
+    assert after < before
+    assert Image.open(recon[0]).size == Image.open(recon[1]).size == (64, 48)
+
+    painting = client.predict(PIPELINE, "flat", api_name="/stage_image")
+    assert Image.open(painting["background"]).size == (512, 384)  # the picture's box, enlarged ×16
+
+    resampled = client.predict(PIPELINE, "detail", 3, 1.0, api_name="/resample")
+    assert "Resampled 'detail'" in resampled[3]
+    assert not np.array_equal(pixels(resampled[1][0]), pixels(resampled[1][1]))  # before ≠ after
+
+    sketch_after = pixels(resampled[0][0]["image"])
+    painted = client.predict(PIPELINE, "flat", editor(files / "art.png"), api_name="/paint")
+    assert "Applied the painted 'flat'" in painted[3]
+    assert np.array_equal(pixels(painted[0][0]["image"]), sketch_after)  # earlier stages untouched
+
+    hint = {"background": handle_file(painting["background"]), "layers": [handle_file(str(files / "hint_layer.png"))],
+            "composite": None}
+    hinted = client.predict(PIPELINE, "flat", hint, 5, api_name="/hints")
+    assert "colour hints" in hinted[3]
+
+    reset = client.predict(PIPELINE, api_name="/reset_edits")
+    assert np.array_equal(pixels(reset[1][0]), pixels(reset[1][1]))
+    assert "learned" in error_of(lambda: client.predict(PIPELINE, "bogus", 0.01, 5, api_name="/fit"))
+
+
+def test_sketch_redraw(client, files):
+    gallery, sketch, status = client.predict(PIPELINE, handle_file(str(files / "art.png")), api_name="/reference_sketch")
+    assert len(gallery) == 3 and "own sketch" in status
+    assert Image.open(sketch["background"]).size[0] > 64  # enlarged, at the reference's aspect
+
+    # The new sketch is wider than the reference: the result takes the sketch's aspect.
+    out = client.predict(PIPELINE, handle_file(str(files / "art.png")), editor(files / "wide_sketch.png"), True,
+                         api_name="/redraw")
+    slider, final, strip, gif, downloads, status = out
+    assert Image.open(final).size == (120, 80)
+    assert Image.open(slider[0]).size == Image.open(slider[1]).size == (120, 80)
+    assert "Redrawn" in status and len(downloads) == 5
+
+
+@pytest.mark.parametrize("name", ["animated.gif", "transparent.png", "grey.png"])
+def test_odd_but_usable_pictures_work(client, files, name):
+    gallery, _, status = client.predict(PIPELINE, handle_file(str(files / name)), api_name="/decompose")
+    assert len(gallery) == 3 and "Decomposed" in status
+
+
+def test_bad_inputs_get_clear_messages(client, files):
+    art = lambda name: lambda: client.predict(PIPELINE, handle_file(str(files / name)), api_name="/decompose")  # noqa: E731
+    sketch = lambda value: lambda: client.predict(PIPELINE, value, 4, 0, False, api_name="/generate")  # noqa: E731
+    assert "not a readable image" in error_of(art("notes.png"))
+    assert "49 MP; the limit is 40 MP" in error_of(art("huge.png"))
+    assert "exceeds the maximum file size" in error_of(art("big.bin.png"))
+    assert "blank" in error_of(sketch(editor(files / "blank.png")))
+    assert "draw or upload one first" in error_of(sketch({"background": None, "layers": [], "composite": None}))
+    assert "not in the list of choices" in error_of(lambda: client.predict("nope", editor(files / "sketch.png"), 4, 0, False,
+                                                                 api_name="/generate"))
+    fresh = Client(client.src, verbose=False)  # a new session has no workflow of its own
+    assert "Decompose an artwork first" in error_of(lambda: fresh.predict(PIPELINE, "flat", 1, 1.0, api_name="/resample"))
+    assert "Generate from a sketch first" in error_of(lambda: fresh.predict(PIPELINE, 1, 0, False,
+                                                                            api_name="/choose_variation"))
+
+
+def test_sessions_are_separate_and_failures_isolated(url, files):
+    a, b = Client(url, verbose=False), Client(url, verbose=False)
+    first = a.predict(PIPELINE, editor(files / "sketch.png"), 2, 1, False, api_name="/generate")
+    b.predict(PIPELINE, editor(files / "wide_sketch.png"), 2, 2, False, api_name="/generate")
+    with pytest.raises(Exception):
+        b.predict(PIPELINE, editor(files / "notes.png"), 2, 2, False, api_name="/generate")
+    # a's workflow is still its own (the tall sketch), unaffected by b's work and b's failure.
+    again = a.predict(PIPELINE, False, api_name="/generate_outputs")
+    assert Image.open(again[5]).size == (60, 90)
+    assert np.array_equal(pixels(again[5]), pixels(first[5]))
+
+
+def test_twenty_concurrent_clients(url, files):
+    def session(i: int) -> tuple:
+        c = Client(url, verbose=False)
+        out = c.predict(PIPELINE, editor(files / "sketch.png"), 2, i, False, api_name="/generate")
+        return c.predict(PIPELINE, 1, 1, False, api_name="/choose_variation")[9], out[9]
+
+    with concurrent.futures.ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(session, range(20)))
+    assert len(results) == 20 and all("Chosen candidates: #2" in r[0] for r in results)
+
+
+def test_untrained_demo_when_nothing_is_published(tmp_path):
+    from artzoo.app import DEMO_NAME, PipelineRegistry, build_demo
+
+    registry = PipelineRegistry(tmp_path)
+    assert registry.names == [DEMO_NAME] and registry.untrained
+    assert "untrained demo" in registry.describe(DEMO_NAME) and "untrained demo" in registry.label(DEMO_NAME)
+    assert registry.examples(DEMO_NAME, 0) and registry.examples(DEMO_NAME, -1)  # bundled fallbacks
+    assert registry.get(DEMO_NAME).image_size == 64
+    build_demo(registry)
+
+
+def test_a_broken_pipeline_folder_is_skipped(tmp_path, checkpoints):
+    import shutil
+
+    shutil.copytree(checkpoints / PIPELINE, tmp_path / "good")
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "artzoo_pipeline.json").write_text("{not json")
+    from artzoo.app import PipelineRegistry
+
+    registry = PipelineRegistry(tmp_path)
+    assert registry.names == ["good"] and "broken" in registry.describe("good")
+
+
+def test_app_py_starts_on_the_given_host_and_port(checkpoints):
+    port = free_port()
+    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
+           "ARTZOO_CHECKPOINTS": str(checkpoints)}
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        while True:
+            assert proc.poll() is None, proc.stdout.read()
+            assert time.perf_counter() - start < 90, "app.py did not answer within 90 s"
+            try:
+                page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read().decode()
+                break
+            except OSError:
+                time.sleep(0.25)
+        print(f"cold start to first page: {time.perf_counter() - start:.1f} s")
+        assert "artzoo" in page
+    finally:
+        proc.terminate()
+        proc.wait(30)
