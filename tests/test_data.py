@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw
 from artzoo.data import RECIPES, WorkflowDataset, build
 from artzoo.data.layout import SPLITS, aligned_ids, split_of
 from artzoo.data import emoji, npm
+from artzoo.data.__main__ import main as cli_main
 from artzoo.data.derived import PACKAGE as FLUENT3D_PACKAGE
 from artzoo.errors import ArtzooError
 
@@ -357,30 +358,33 @@ def run_cli(*args, env=None) -> subprocess.CompletedProcess:
                           env={**os.environ, **(env or {})}, timeout=120)
 
 
-def test_cli_list_and_build_end_to_end(npm_cache, emoji_root, tmp_path):
-    listing = run_cli("list")
-    assert listing.returncode == 0 and all(name in listing.stdout for name in RECIPES)
+def test_cli_builds_end_to_end(npm_cache, emoji_root, tmp_path):
     out = tmp_path / "fluent-emoji"
     done = run_cli("build", "fluent-emoji", "--size", str(SIZE), "--out", str(out), "--limit", "4",
                    env={npm.CACHE_ENV: str(npm_cache)})
     assert done.returncode == 0, done.stderr
     assert "building fluent-emoji" in done.stderr  # the progress bar
     meta = json.loads((out / "meta.json").read_text())
-    assert sum(meta["counts"].values()) == 4 and meta["limit"] == 4
+    counts = meta["counts"]
+    assert sum(counts.values()) == 4 and meta["limit"] == 4
+    assert f"{counts['train']} train + {counts['test']} test" in done.stdout
     for path in (out / "train" / "detail").glob("*.png"):  # same bytes as the API build
         assert path.read_bytes() == (emoji_root / "train" / "detail" / path.name).read_bytes()
-    again = run_cli("build", "fluent-emoji", "--size", str(SIZE), "--out", str(out), "--limit", "4", "--quiet",
-                    env={npm.CACHE_ENV: str(npm_cache)})
-    counts = meta["counts"]
-    assert again.returncode == 0 and f"{counts['train']} train + {counts['test']} test" in again.stdout
-    assert again.stderr == ""  # --quiet: no progress bar
-
-
-def test_cli_errors_are_short_messages(tmp_path):
     unknown = run_cli("build", "nope", "--out", str(tmp_path / "x"))
     assert unknown.returncode == 2 and "unknown recipe 'nope'" in unknown.stderr
     assert "Traceback" not in unknown.stderr
-    no_src = run_cli("build", "folder", "--out", str(tmp_path / "y"))
-    assert no_src.returncode == 2 and "needs --src" in no_src.stderr
-    wrong = run_cli("build", "chairs", "--src", str(tmp_path), "--out", str(tmp_path / "z"))
-    assert wrong.returncode == 2 and "does not take --src" in wrong.stderr
+
+
+def test_cli_list_rerun_and_errors(npm_cache, tmp_path, capsys, monkeypatch):
+    # In-process (main) to keep the suite fast; the subprocess test above covers python -m.
+    assert cli_main(["list"]) == 0
+    listing = capsys.readouterr().out
+    assert all(name in listing for name in RECIPES)
+    monkeypatch.setenv(npm.CACHE_ENV, str(npm_cache))
+    args = ["build", "fluent-emoji", "--size", str(SIZE), "--out", str(tmp_path / "e"), "--limit", "2", "--quiet"]
+    assert cli_main(args) == 0 and cli_main(args) == 0  # the rerun finds everything built
+    assert capsys.readouterr().err == ""  # --quiet: no progress bar
+    assert cli_main(["build", "folder", "--out", str(tmp_path / "y")]) == 2
+    assert "error: recipe folder needs --src" in capsys.readouterr().err
+    assert cli_main(["build", "chairs", "--src", str(tmp_path), "--out", str(tmp_path / "z")]) == 2
+    assert "does not take --src" in capsys.readouterr().err

@@ -344,10 +344,11 @@ def render_view(parts: list[Part], materials: dict, rng, resolution: int) -> dic
     hit = labels > 0
     n = normals[hit]
 
-    albedo = np.ones((*labels.shape, 3))
-    specular, shininess = np.zeros(labels.shape), np.ones(labels.shape)
-    for k, p in enumerate(parts, 1):
-        albedo[labels == k], specular[labels == k], shininess[labels == k] = materials[p.material]
+    # Per-label material tables (label 0, the background, is white and matte), gathered once.
+    table = [(np.ones(3), 0.0, 1.0)] + [materials[p.material] for p in parts]
+    albedo = np.array([colour for colour, _, _ in table])[labels]
+    specular = np.array([spec for _, spec, _ in table])[labels]
+    shininess = np.array([shine for _, _, shine in table])[labels]
 
     # Light from a random direction above the horizon, more often from the camera's side.
     azimuth = np.arctan2(-camera.forward[0], -camera.forward[2]) + rng.uniform(-1.8, 1.8)
