@@ -48,8 +48,9 @@ def workflow_gif(images, path: str | os.PathLike, duration_ms: int = 700, final_
                  loop: int = 0) -> Path:
     """Write the stages as an animated GIF (each shown ``duration_ms``, the last ``final_hold_ms``)."""
     frames = _same_size_rgb(images)
-    # One adaptive palette per frame: gradients in the detail stage would band with a shared one.
-    paletted = [f.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE) for f in frames]
+    # One adaptive palette per frame (gradients in the detail stage would band with a shared one); the
+    # octree method is ~10× faster than median cut at the same look for these flat-shaded pictures.
+    paletted = [f.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE) for f in frames]
     durations = [duration_ms] * (len(frames) - 1) + [final_hold_ms]
     path = Path(path)
     paletted[0].save(path, save_all=True, append_images=paletted[1:], duration=durations, loop=loop,
@@ -67,7 +68,7 @@ def workflow_zip(images, names: list[str], path: str | os.PathLike,
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for i, (image, name) in enumerate(zip(images, names)):
             buffer = io.BytesIO()
-            image.save(buffer, "PNG")
+            image.save(buffer, "PNG", compress_level=1)  # fast; these pictures are small
             archive.writestr(f"{i}_{name}.png", buffer.getvalue())
         for name, data in (extra_files or {}).items():
             archive.writestr(name, data)

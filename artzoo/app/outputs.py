@@ -14,7 +14,7 @@ from ..export import workflow_gif, workflow_strip, workflow_zip
 from ..workflow import Workflow
 
 DISPLAY_SIDE = 256     # model-size pictures are enlarged to at least this for the screen
-MAX_OUTPUT_SIDE = 1024  # outputs at the input's size, capped: upscaling adds pixels, not detail
+OUTPUT_SIDES = (512, 1024)  # outputs at the input's size, brought into this range: upscaling adds no detail
 GIF_SIDE = 384
 KEEP_FILES_S = 3600    # downloads older than this are deleted when new ones are written
 EXPORT_ROOT = Path(tempfile.gettempdir()) / "artzoo-app"
@@ -40,12 +40,13 @@ def display_note(workflow: Workflow, size: int) -> str:
     p = workflow.placement
     if p is None:
         return f"{size} px model output, enlarged (nearest) for display"
-    w, h = _capped(p.width, p.height)
+    w, h = output_size(p.width, p.height)
     return f"model works at {size} px; outputs upscaled to the input's aspect, {w}×{h} (Lanczos)"
 
 
-def _capped(w: int, h: int, side: int = MAX_OUTPUT_SIDE) -> tuple[int, int]:
-    s = min(1.0, side / max(w, h))
+def output_size(w: int, h: int, sides: tuple[int, int] = OUTPUT_SIDES) -> tuple[int, int]:
+    """The input's size, scaled (keeping its aspect) so its longer side lies within ``sides``."""
+    s = min(max(max(w, h), sides[0]), sides[1]) / max(w, h)
     return max(1, round(w * s)), max(1, round(h * s))
 
 
@@ -55,11 +56,13 @@ def with_lines(picture: Image.Image, lines: Image.Image) -> Image.Image:
     return ImageChops.multiply(picture.convert("RGB"), ink)
 
 
-def stage_pictures(workflow: Workflow, lines: Image.Image | None = None,
-                   side: int = MAX_OUTPUT_SIDE) -> list[Image.Image]:
-    """Every stage at the input's aspect and size (capped); with ``lines``, the coloured stages carry them."""
-    pictures = [workflow.image(k, original_size=True, max_side=side).convert("RGB")
-                for k in range(len(workflow.stages))]
+def stage_pictures(workflow: Workflow, lines: Image.Image | None = None) -> list[Image.Image]:
+    """Every stage at the input's aspect and (see `output_size`) size; with ``lines``, the coloured
+    stages carry the user's own line art."""
+    pictures = []
+    for k in range(len(workflow.stages)):
+        picture = workflow.image(k, original_size=True, max_side=OUTPUT_SIDES[1]).convert("RGB")
+        pictures.append(picture.resize(output_size(*picture.size), Image.Resampling.LANCZOS))
     if lines is not None:
         pictures = [pictures[0]] + [with_lines(p, lines) for p in pictures[1:]]
     return pictures
@@ -88,11 +91,13 @@ def exports(workflow: Workflow, pipeline_name: str, lines: Image.Image | None = 
         path = folder / f"{stem}_{k}_{name}.png"
         picture.save(path, compress_level=1)  # fast; these are small and re-zipped anyway
         pngs.append(path)
-    gif = workflow_gif([p.resize(_capped(*p.size, GIF_SIDE), Image.Resampling.LANCZOS) for p in pictures],
+    gif = workflow_gif([p.resize(output_size(*p.size, (GIF_SIDE, GIF_SIDE)), Image.Resampling.LANCZOS)
+                        for p in pictures],
                        folder / f"{stem}.gif")
     workflow.save(folder / f"{stem}.safetensors")
     archive = workflow_zip(pictures, workflow.stages, folder / f"{stem}.zip",
                            extra_files={"workflow.safetensors": (folder / f"{stem}.safetensors").read_bytes()})
-    thumbs = [p.resize(_capped(*p.size, DISPLAY_SIDE), Image.Resampling.LANCZOS) for p in pictures]
+    thumbs = [p.resize(output_size(*p.size, (DISPLAY_SIDE, DISPLAY_SIDE)), Image.Resampling.LANCZOS)
+              for p in pictures]
     return {"final": pictures[-1], "strip": workflow_strip(thumbs, labels=workflow.stages), "gif": str(gif),
             "files": [str(p) for p in pngs] + [str(archive), str(gif)]}

@@ -10,7 +10,7 @@ from PIL import Image
 from .handlers import (DEFAULT_FIT_STEPS, DEFAULT_WEIGHT_DECAY, MAX_TRANSITIONS, REGULARIZERS, Handlers,
                        default_regularizer)
 from .inputs import CheckedImage, CheckedImageEditor
-from .outputs import DISPLAY_SIDE
+from .outputs import DISPLAY_SIDE, enlarge
 from .pipelines import BUNDLED_EXAMPLES, PipelineRegistry
 
 CANVAS = 512
@@ -33,17 +33,18 @@ def _blank_canvas() -> dict:
     return {"background": Image.new("RGB", (CANVAS, CANVAS), "white"), "layers": [], "composite": None}
 
 
-def _sketch_editor(label: str, image_size: int) -> gr.ImageEditor:
+def _sketch_editor(label: str, image_size: int, elem_id: str) -> gr.ImageEditor:
+    # The eraser stays: in Gradio 6.31 eraser=False hides the whole toolbar, brush included.
     return CheckedImageEditor(
-        value=_blank_canvas(), label=label, type="pil", image_mode="RGBA", sources=("upload", "clipboard"),
+        value=_blank_canvas(), label=label, elem_id=elem_id, type="pil", image_mode="RGBA", sources=("upload", "clipboard"),
         brush=gr.Brush(colors=["#000000", "#ffffff"], default_color="#000000", color_mode="fixed",
                        default_size=_brush_px(image_size)),
-        eraser=False, layers=False, transforms=(), canvas_size=(CANVAS, CANVAS), format="png", height=560)
+        layers=False, transforms=(), canvas_size=(CANVAS, CANVAS), format="png", height=560)
 
 
-def _example_gallery(label: str, paths) -> gr.Gallery:
-    return gr.Gallery(value=[str(p) for p in paths], label=label, columns=6, height=130, allow_preview=False,
-                      visible=bool(paths), elem_classes="artzoo-pixels", format="png", interactive=False)
+def _example_gallery(label: str, paths, elem_id: str) -> gr.Gallery:
+    return gr.Gallery(value=[str(p) for p in paths], label=label, columns=6, fit_columns=False, height=130,
+                      allow_preview=False, visible=bool(paths), elem_id=elem_id, elem_classes="artzoo-pixels", format="png", interactive=False)
 
 
 def build_demo(registry: PipelineRegistry | None = None) -> gr.Blocks:
@@ -67,9 +68,10 @@ def build_demo(registry: PipelineRegistry | None = None) -> gr.Blocks:
                 gen_state = gr.State(None, time_to_live=STATE_TTL_S)
                 with gr.Row():
                     with gr.Column():
-                        sketch = _sketch_editor("Sketch: draw thin black lines (white paints out), or upload", size)
+                        sketch = _sketch_editor("Sketch: draw thin black lines (white paints out), or upload", size,
+                                                "sketch")
                         sketch_examples = _example_gallery("Example sketches (held out from training)",
-                                                           registry.examples(name, 0))
+                                                           registry.examples(name, 0), "sketch-examples")
                         with gr.Row():
                             n = gr.Slider(1, 8, value=4, step=1, label="Candidates per stage")
                             seed = gr.Number(0, precision=0, label="Seed")
@@ -79,13 +81,14 @@ def build_demo(registry: PipelineRegistry | None = None) -> gr.Blocks:
                         final = gr.Image(type="pil", format="png", label="Final picture (upscaled to the sketch's size)",
                                          interactive=False)
                         gif = gr.Image(type="filepath", label="The workflow, animated (GIF)", interactive=False)
-                gen_status = gr.Markdown(label="status")
+                gen_status = gr.Markdown(label="status", elem_id="generate-status")
                 galleries, more_buttons, gallery_groups = [], [], []
                 for i in range(MAX_TRANSITIONS):
                     with gr.Group(visible=i < n_transitions) as group:
                         galleries.append(gr.Gallery(
                             label=_gallery_label(stages, i + 1, size), columns=8, height="auto",
-                            allow_preview=False, format="png", elem_classes="artzoo-gallery", interactive=False))
+                            allow_preview=False, format="png", elem_classes="artzoo-gallery", interactive=False,
+                            elem_id=f"candidates-{i + 1}"))
                         more_buttons.append(gr.Button(f"More candidates for this stage", size="sm"))
                     gallery_groups.append(group)
                 strip = gr.Image(type="pil", format="png", label="The whole workflow", interactive=False)
@@ -99,10 +102,10 @@ def build_demo(registry: PipelineRegistry | None = None) -> gr.Blocks:
                 edit_state = gr.State(None, time_to_live=STATE_TTL_S)
                 with gr.Row():
                     with gr.Column():
-                        artwork = CheckedImage(type="filepath", image_mode=None, label="Finished picture",
+                        artwork = CheckedImage(type="filepath", image_mode=None, label="Finished picture", elem_id="artwork",
                                                sources=("upload", "clipboard"), height=320)
                         artwork_examples = _example_gallery("Example pictures (held out from training)",
-                                                            registry.examples(name, -1))
+                                                            registry.examples(name, -1), "artwork-examples")
                         with gr.Accordion("Fitting", open=True):
                             regularizer = gr.Radio(list(REGULARIZERS), value=default_regularizer(registry.get(name)),
                                                    label="Regulariser (learned: the paper's meta-learned decay)")
@@ -111,7 +114,7 @@ def build_demo(registry: PipelineRegistry | None = None) -> gr.Blocks:
                         decompose_button = gr.Button("Decompose & fit", variant="primary")
                     with gr.Column():
                         recon = gr.ImageSlider(type="pil", format="png", label="Artwork | reconstruction (upscaled)")
-                        edit_status = gr.Markdown(label="status")
+                        edit_status = gr.Markdown(label="status", elem_id="edit-status")
                 edit_gallery = gr.Gallery(label="Stages (current)", columns=6, height="auto", allow_preview=False,
                                           format="png", elem_classes="artzoo-gallery", interactive=False)
                 with gr.Row():
@@ -126,7 +129,7 @@ def build_demo(registry: PipelineRegistry | None = None) -> gr.Blocks:
                         resample_button = gr.Button("Apply new latent")
                     with gr.Column(scale=2):
                         painter = CheckedImageEditor(
-                            label="Paint on the stage (apply replaces it) or scribble colour hints",
+                            label="Paint on the stage (apply replaces it) or scribble colour hints", elem_id="painter",
                             type="pil", image_mode="RGBA", sources=("upload", "clipboard"),
                             brush=gr.Brush(colors=PAINT_COLOURS, color_mode="defaults"), transforms=(),
                             canvas_size=(CANVAS, CANVAS), format="png", height=560)
@@ -147,14 +150,17 @@ def build_demo(registry: PipelineRegistry | None = None) -> gr.Blocks:
                 with gr.Row():
                     with gr.Column():
                         reference = CheckedImage(type="filepath", image_mode=None, label="Reference artwork (its look)",
+                                                 elem_id="reference",
                                                  sources=("upload", "clipboard"), height=320)
-                        reference_examples = _example_gallery("Example references", registry.examples(name, -1))
+                        reference_examples = _example_gallery("Example references", registry.examples(name, -1),
+                                                              "reference-examples")
                         reference_button = gr.Button("Open the reference's own sketch in the editor")
                     with gr.Column():
-                        new_sketch = _sketch_editor("New sketch: draw, upload, or change the reference's", size)
+                        new_sketch = _sketch_editor("New sketch: draw, upload, or change the reference's", size,
+                                                    "new-sketch")
                         redraw_keep_lines = gr.Checkbox(False, label="Keep my lines")
                         redraw_button = gr.Button("Redraw with the reference's look", variant="primary")
-                redraw_status = gr.Markdown(label="status")
+                redraw_status = gr.Markdown(label="status", elem_id="redraw-status")
                 with gr.Row():
                     redraw_slider = gr.ImageSlider(type="pil", format="png", label="Reference | redrawn (upscaled)")
                     redraw_final = gr.Image(type="pil", format="png", label="Redrawn (upscaled to the sketch's size)",
@@ -219,8 +225,12 @@ def build_demo(registry: PipelineRegistry | None = None) -> gr.Blocks:
         # ---- examples and the pipeline picker (UI plumbing, not API) ------------------------------------
         def example_into(stage: int, as_editor: bool):
             def load(pipeline_name: str, evt: gr.SelectData):
-                path = str(registry.examples(pipeline_name, stage)[evt.index])
-                return {"background": path, "layers": [], "composite": None} if as_editor else path
+                path = registry.examples(pipeline_name, stage)[evt.index]
+                if not as_editor:
+                    return str(path)
+                # Enlarged to the canvas so the brush (sized for the canvas) draws lines of the same width.
+                picture = enlarge(Image.open(path).convert("RGB"), CANVAS)
+                return {"background": picture, "layers": [], "composite": None}
             return load
 
         for gallery, target, stage, as_editor, api in [
