@@ -21,7 +21,7 @@ from skimage.segmentation import slic
 
 from artzoo.data import npm
 from artzoo.data.imaging import to_image
-from artzoo.data.lines import draw_lines, region_edges, xdog_edges
+from artzoo.data.lines import draw_lines, label_edges, xdog_edges
 from artzoo.data.recipe import Job, Option, Plan, Recipe, Skip
 from artzoo.errors import ArtzooError
 
@@ -52,6 +52,8 @@ def rough_colours(rgb: np.ndarray) -> np.ndarray:
     """Superpixels (about one per 12 pixels at output size) filled with their median colour."""
     side = rgb.shape[0] // ROUGH_SCALE
     segments = slic(rgb, n_segments=side * side // 12, compactness=12, start_label=0)
+    _, segments = np.unique(segments, return_inverse=True)  # labels 0..n-1 with none unused
+    segments = segments.reshape(rgb.shape[:2])
     flat = rgb.reshape(-1, 3)
     order = np.argsort(segments.ravel(), kind="stable")
     bounds = np.cumsum(np.bincount(segments.ravel()))[:-1]
@@ -63,7 +65,7 @@ def pencil_sketch(rgb: np.ndarray, alpha: np.ndarray | None, size: int) -> Image
     scale = rgb.shape[0] // size
     edges = xdog_edges(rgb @ LUMA, sigma=0.3 * scale, epsilon=-0.01)
     if alpha is not None:
-        edges |= region_edges(np.zeros_like(rgb), alpha=(alpha > 0.5).astype(np.float32))
+        edges |= label_edges(alpha > 0.5)  # the silhouette
     return Image.fromarray(draw_lines(edges, size, min_length=2 * scale))
 
 
