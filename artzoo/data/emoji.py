@@ -32,6 +32,7 @@ SKIN_TONE = re.compile(r"-(light|medium-light|medium|medium-dark|dark)$")
 # Boundaries are found and drawn at this multiple of the output size, then downsampled.
 LINE_SCALE = 4
 SKETCH_STYLES = ("boundary", "high-contrast", "mixed")
+FILTER_USE = re.compile(r'\sfilter="url\(#[^)]*\)"')
 
 
 def base_name(name: str) -> str:
@@ -44,10 +45,13 @@ def svg_document(icon: dict, icon_set: dict) -> str:
     width, height = icon.get("width", icon_set.get("width", 16)), icon.get("height", icon_set.get("height", 16))
     side = max(width, height)
     left, top = left - (side - width) / 2, top - (side - height) / 2
+    # cairosvg implements only the offset step of the soft inner shadows the Color style uses,
+    # which would shift whole shapes; rendering them unfiltered keeps the geometry right.
+    body = FILTER_USE.sub("", icon["body"])
     # Some bodies use xlink:href without declaring it; High Contrast draws in currentColor.
     return (
         '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
-        f'color="black" viewBox="{left} {top} {side} {side}">{icon["body"]}</svg>'
+        f'color="black" viewBox="{left} {top} {side} {side}">{body}</svg>'
     )
 
 
