@@ -21,7 +21,7 @@ from artzoo.training import export_pipeline, load_config, train_phase
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", required=True, help="TOML file in train/configs/")
-    ap.add_argument("--preset", default="cpu", help="table of the config to apply: cpu or gpu (default cpu)")
+    ap.add_argument("--preset", default="cpu", help="table of the config to apply: cpu or gpu (default cpu; \"\" for none)")
     ap.add_argument("--phase", required=True, choices=["inference", "generation", "regularizer", "export"])
     ap.add_argument("--run-dir", help="default: runs/<config name>-<preset>")
     ap.add_argument("--resume", action="store_true", help="continue a stopped phase from its last checkpoint")
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     cfg = load_config(args.config, args.preset, args.set)
-    run_dir = Path(args.run_dir or f"runs/{cfg['name']}-{args.preset}")
+    run_dir = Path(args.run_dir or f"runs/{cfg['name']}-{args.preset or 'base'}")
     if args.phase == "export":
         if not args.out:
             ap.error("--phase export needs --out")

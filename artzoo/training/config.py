@@ -31,7 +31,7 @@ def load_config(path: str | Path, preset: str | None = None, overrides: list[str
         cfg = tomllib.loads((path.parent / raw.pop("base")).read_text())
     presets = {k: v for k, v in raw.items() if k not in SECTIONS and isinstance(v, dict)}
     cfg = merge(cfg, {k: v for k, v in raw.items() if k not in presets})
-    if preset is not None:
+    if preset:
         if preset not in presets:
             raise ArtzooError(f"{path} has no preset {preset!r}; it has {sorted(presets)}")
         cfg = merge(cfg, presets[preset])
@@ -42,5 +42,5 @@ def load_config(path: str | Path, preset: str | None = None, overrides: list[str
             raise ArtzooError(f"override {item!r}: use section.key=value with section in {SECTIONS}")
         cfg.setdefault(section, {})[name] = tomllib.loads(f"v = {value}")["v"]
     cfg["name"] = raw.get("name", path.stem)
-    cfg["preset"] = preset
+    cfg["preset"] = preset or None
     return cfg

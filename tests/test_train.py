@@ -1,0 +1,204 @@
+"""Training phases, checkpoints/resume and export on a tiny synthetic dataset (tiny preset, 32 px)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from artzoo import WorkflowPipeline
+from artzoo.errors import ArtzooError
+from artzoo.training import export_pipeline, load_config, train_phase
+from artzoo.training.checkpoint import latest_checkpoint
+from artzoo.training.export import METRICS_MARKER
+
+REPO = Path(__file__).resolve().parents[1]
+SIZE = 32
+
+
+def write_dataset(root: Path, n_train: int = 6, n_test: int = 2) -> None:
+    """The on-disk layout of artzoo.data: a dark shape outline, flat colours, a shaded version."""
+    rng = np.random.default_rng(0)
+    for split, n in (("train", n_train), ("test", n_test)):
+        for stage in ("sketch", "flat", "detail"):
+            (root / split / stage).mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            y0, x0 = rng.integers(2, 12, 2)
+            y1, x1 = rng.integers(20, 30, 2)
+            colour = rng.integers(0, 255, 3)
+            sketch = np.full((SIZE, SIZE), 255, np.uint8)
+            sketch[y0:y1, [x0, x1]] = 0
+            sketch[[y0, y1], x0:x1] = 0
+            flat = np.full((SIZE, SIZE, 3), 255, np.uint8)
+            flat[y0:y1, x0:x1] = colour
+            shade = np.linspace(0.6, 1.0, SIZE)[:, None, None]
+            detail = np.where(flat < 255, flat * shade, flat).astype(np.uint8)
+            Image.fromarray(sketch).save(root / split / "sketch" / f"{i:03d}.png")
+            Image.fromarray(flat).save(root / split / "flat" / f"{i:03d}.png")
+            Image.fromarray(detail).save(root / split / "detail" / f"{i:03d}.png")
+    meta = {"recipe": "synthetic", "size": SIZE, "stages": ["sketch", "flat", "detail"], "channels": [1, 3, 3],
+            "complete": True}
+    (root / "meta.json").write_text(json.dumps(meta))
+
+
+@pytest.fixture(scope="module")
+def config_path(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("train")
+    write_dataset(tmp / "data")
+    path = tmp / "synthetic.toml"
+    path.write_text(f"""
+base = "{REPO / 'train/configs/base.toml'}"
+[data]
+root = "{tmp / 'data'}"
+[model]
+preset = "tiny"
+image_size = {SIZE}
+[train]
+sample_every = 2
+checkpoint_every = 1
+sample_rows = 2
+sample_z = 2
+[inference]
+batch_size = 2
+steps_separate = 2
+steps_joint = 1
+[generation]
+batch_size = 4
+steps_separate = 2
+steps_joint = 1
+[regularizer]
+batch_size = 2
+outer_steps = 2
+inner_steps = 2
+[export]
+dataset = "synthetic boxes"
+""")
+    return path
+
+
+@pytest.fixture(scope="module")
+def cfg(config_path) -> dict:
+    return load_config(config_path)
+
+
+@pytest.fixture(scope="module")
+def trained_run(cfg, tmp_path_factory) -> Path:
+    """All three phases in one run folder."""
+    run = tmp_path_factory.mktemp("run") / "run"
+    for phase in ("inference", "generation", "regularizer"):
+        assert train_phase(cfg, phase, run) == 0
+    return run
+
+
+def log_records(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+
+
+def test_config_presets_and_overrides():
+    cfg = load_config(REPO / "train/configs/fluent-emoji.toml", "cpu", ["generation.steps_joint=7", "model.nz=4"])
+    assert cfg["generation"]["steps_joint"] == 7 and cfg["model"]["nz"] == 4
+    assert cfg["generation"]["l1_weight"] == 10.0  # from base.toml
+    assert load_config(REPO / "train/configs/fluent-emoji.toml", "gpu")["model"]["image_size"] >= 128
+    with pytest.raises(ArtzooError):
+        load_config(REPO / "train/configs/fluent-emoji.toml", "tpu")
+
+
+def test_phases_log_finite_losses_and_samples(trained_run):
+    records = [r for r in log_records(trained_run) if "event" not in r]
+    steps = {p: max(r["step"] for r in records if r["phase"] == p) for p in ("inference", "generation", "regularizer")}
+    assert steps == {"inference": 3, "generation": 3, "regularizer": 2}
+    for r in records:
+        losses = [v for k, v in r.items() if "/" in k]
+        assert losses and all(np.isfinite(losses)), r
+    assert {"G0/l1", "G1/kl", "G0/latent", "G1/cycle", "G0/ms", "G0/d_rand"} <= set(records[-3])
+    assert sorted(p.name for p in (trained_run / "samples").glob("*.png"))[-1] == "regularizer-0000002.png"
+
+
+def test_regularizer_changes_w_and_keeps_it_positive(cfg, trained_run):
+    before = WorkflowPipeline.from_pretrained(trained_run / "checkpoints/generation-final/pipeline")
+    after = WorkflowPipeline.from_pretrained(trained_run / "checkpoints/regularizer-final/pipeline")
+    for t0, t1 in zip(before.transitions, after.transitions):
+        w0, w1 = t0.regularizer(), t1.regularizer()
+        assert not torch.equal(w0, w1)
+        assert (w1 > 0).all()
+        # Only θ moves in this phase.
+        for a, b in zip(t0.generator.parameters(), t1.generator.parameters()):
+            assert torch.equal(a, b)
+
+
+def test_export_loads(cfg, trained_run, tmp_path):
+    out = export_pipeline(cfg, trained_run, tmp_path / "pipe")
+    pipe = WorkflowPipeline.from_pretrained(out)
+    assert pipe.stages == ["sketch", "flat", "detail"] and pipe.image_size == SIZE
+    assert all(t.regularizer is not None and not t.discriminators for t in pipe.transitions)
+    card = (out / "README.md").read_text()
+    assert card.startswith("---\nlicense: mit") and METRICS_MARKER in card and "| generation | 3 |" in card
+    assert (out / "samples.png").is_file()
+    sketch = Image.open(Path(cfg["data"]["root"]) / "test/sketch/000.png")
+    assert pipe.generate(sketch, seed=0).final.size == (SIZE, SIZE)
+    # Before the regulariser phase there is nothing learned to publish: no θ in the folder.
+    early = WorkflowPipeline.from_pretrained(export_pipeline(cfg, trained_run, tmp_path / "early", from_phase="generation"))
+    assert all(t.regularizer is None for t in early.transitions)
+
+
+def test_init_from_warm_starts(cfg, trained_run, tmp_path):
+    published = export_pipeline(cfg, trained_run, tmp_path / "pub", full_precision=True)
+    run = tmp_path / "warm"
+    cfg = {**cfg, "generation": {**cfg["generation"], "steps_separate": 0, "steps_joint": 0}}
+    assert train_phase(cfg, "generation", run, init_from=str(published)) == 0
+    warm = WorkflowPipeline.from_pretrained(latest_checkpoint(run) / "pipeline")
+    src = WorkflowPipeline.from_pretrained(published)
+    assert torch.equal(warm.transitions[1].generator.head.weight, src.transitions[1].generator.head.weight)
+
+
+def final_weights(run: Path) -> dict[str, torch.Tensor]:
+    pipe = WorkflowPipeline.from_pretrained(run / "checkpoints/generation-final/pipeline")
+    return pipe.state_dict()
+
+
+def test_resume_gives_the_same_weights(cfg, tmp_path):
+    assert train_phase(cfg, "generation", tmp_path / "straight") == 0
+    assert train_phase(cfg, "generation", tmp_path / "stopped", stop_after=2) == -1
+    with pytest.raises(ArtzooError, match="--resume"):
+        train_phase(cfg, "generation", tmp_path / "stopped")
+    assert train_phase(cfg, "generation", tmp_path / "stopped", resume=True) == 0
+    a, b = final_weights(tmp_path / "straight"), final_weights(tmp_path / "stopped")
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_sigterm_checkpoints_and_exits(config_path, tmp_path):
+    run = tmp_path / "run"
+    cmd = [sys.executable, str(REPO / "train/train.py"), "--config", str(config_path), "--preset", "", "--phase",
+           "generation", "--run-dir", str(run), "--set", "generation.steps_joint=1000", "--set", "train.checkpoint_every=1000"]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.time() + 60
+    while not ((run / "log.jsonl").exists() and '"step"' in (run / "log.jsonl").read_text().split("\n", 1)[-1]):
+        assert time.time() < deadline and proc.poll() is None
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(60) == 128 + signal.SIGTERM
+    name = (run / "checkpoints/latest").read_text().strip()
+    assert name.startswith("generation-") and 0 < int(name.split("-")[1]) < 1002
+
+
+@pytest.mark.slow
+def test_accelerate_launch_data_parallel(config_path, tmp_path):
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2", "--num_machines", "1",
+           "--mixed_precision", "no", "--dynamo_backend", "no", str(REPO / "train/train.py"), "--config", str(config_path),
+           "--preset", "", "--phase", "inference", "--run-dir", str(run)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    records = log_records(run)
+    assert records[0]["processes"] == 2
+    assert [r["step"] for r in records if "event" not in r] == [1, 2, 3]  # only the main process logs
+    WorkflowPipeline.from_pretrained(run / "checkpoints/inference-final/pipeline")
