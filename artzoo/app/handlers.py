@@ -60,7 +60,7 @@ class RedrawSession:
 def _regularizer(pipe: WorkflowPipeline, choice: str, weight_decay: float):
     if choice not in REGULARIZERS:
         raise gr.Error(f"regulariser must be one of {', '.join(REGULARIZERS)}")
-    return {"none": None, "weight decay": float(weight_decay), "learned": "learned"}[choice]
+    return {"none": None, "weight decay": float(weight_decay or 0), "learned": "learned"}[choice]
 
 
 def default_regularizer(pipe: WorkflowPipeline) -> str:
@@ -134,7 +134,7 @@ class Handlers:
         """Start from a sketch: n candidates per stage (seeded), the first of each chosen, and the result."""
         pipe = self._pipe(pipeline)
         picture = editor_picture(sketch, "sketch", "sketch")
-        n, seed = int(n), int(seed)
+        n, seed = int(n or 1), int(seed or 0)  # a cleared number box arrives as None
         seeds = [seed + i for i in range(len(pipe.transitions))]
         zs = [pipe.sample_z(s, n, transition=i)[0] for i, s in enumerate(seeds)]
         workflow = pipe.generate(picture, z=zs)
@@ -223,9 +223,11 @@ class Handlers:
 
     @user_errors
     def stage_image(self, pipeline: str, stage: str, session=None):
-        """The current picture of one stage, at the input's aspect and enlarged, to paint on."""
-        s = self._session(session, EditSession, pipeline, "Decompose an artwork")
-        return editable(s.current, self._pipe(pipeline).stage_index(stage))
+        """The current picture of one stage, at the input's aspect and enlarged, to paint on (nothing
+        before a first decompose)."""
+        if not isinstance(session, EditSession) or session.pipeline != pipeline:
+            return gr.skip()
+        return editable(session.current, self._pipe(pipeline).stage_index(stage))
 
     @user_errors
     def resample(self, pipeline: str, stage: str, seed: float, strength: float, session=None):
@@ -262,7 +264,8 @@ class Handlers:
         current = pipe.fit_hints(s.current, k, picture, mask=mask, steps=int(steps),
                                  progress=_fit_progress(progress, "following hints on"))
         s = dataclasses.replace(s, current=current)
-        return self._edit_outputs(s, f"Adapted '{stage}' to the colour hints ({int(steps)} steps); later stages followed.")
+        return self._edit_outputs(s, f"Adapted '{stage}' to the colour hints ({int(steps)} steps); "
+                                     "later stages followed.")
 
     @user_errors
     def reset_edits(self, pipeline: str, session=None):

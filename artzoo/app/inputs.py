@@ -34,7 +34,8 @@ def user_errors(fn):
         except Exception as e:
             log.exception("%s failed", fn.__name__)
             raise gr.Error(f"Something went wrong on the server ({type(e).__name__}) and this request was not "
-                           "completed; other requests are unaffected. Please try again.", print_exception=False) from None
+                           "completed; other requests are unaffected. Please try again.",
+                           print_exception=False) from None
 
     return wrapper
 

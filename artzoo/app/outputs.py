@@ -73,8 +73,11 @@ def _export_dir() -> Path:
     EXPORT_ROOT.mkdir(parents=True, exist_ok=True)
     now = time.time()
     for old in EXPORT_ROOT.iterdir():
-        if now - old.stat().st_mtime > KEEP_FILES_S:
-            shutil.rmtree(old, ignore_errors=True)
+        try:
+            if now - old.stat().st_mtime > KEEP_FILES_S:
+                shutil.rmtree(old, ignore_errors=True)
+        except FileNotFoundError:  # another request swept it first
+            pass
     folder = EXPORT_ROOT / uuid.uuid4().hex
     folder.mkdir()
     return folder

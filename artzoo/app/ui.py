@@ -16,6 +16,7 @@ from .pipelines import BUNDLED_EXAMPLES, PipelineRegistry
 CANVAS = 512
 STATE_TTL_S = 2 * 3600  # a tab's workflows are dropped this long after its last action
 MAX_UPLOAD = "20mb"
+GALLERY_HEIGHT = 330  # one row of four at desktop width (an unset height leaves a tall empty box)
 PAINT_COLOURS = ["#000000", "#ffffff", "#e53935", "#fb8c00", "#fdd835", "#43a047", "#1e88e5", "#8e24aa",
                  "#6d4c41", "#f8bbd0"]
 CSS = """
@@ -36,7 +37,8 @@ def _blank_canvas() -> dict:
 def _sketch_editor(label: str, image_size: int, elem_id: str) -> gr.ImageEditor:
     # The eraser stays: in Gradio 6.31 eraser=False hides the whole toolbar, brush included.
     return CheckedImageEditor(
-        value=_blank_canvas(), label=label, elem_id=elem_id, type="pil", image_mode="RGBA", sources=("upload", "clipboard"),
+        value=_blank_canvas(), label=label, elem_id=elem_id, type="pil", image_mode="RGBA",
+        sources=("upload", "clipboard"),
         brush=gr.Brush(colors=["#000000", "#ffffff"], default_color="#000000", color_mode="fixed",
                        default_size=_brush_px(image_size)),
         layers=False, transforms=(), canvas_size=(CANVAS, CANVAS), format="png", height=560)
@@ -44,7 +46,8 @@ def _sketch_editor(label: str, image_size: int, elem_id: str) -> gr.ImageEditor:
 
 def _example_gallery(label: str, paths, elem_id: str) -> gr.Gallery:
     return gr.Gallery(value=[str(p) for p in paths], label=label, columns=6, fit_columns=False, height=130,
-                      allow_preview=False, visible=bool(paths), elem_id=elem_id, elem_classes="artzoo-pixels", format="png", interactive=False)
+                      allow_preview=False, visible=bool(paths), elem_id=elem_id, elem_classes="artzoo-pixels",
+                      format="png", interactive=False)
 
 
 def build_demo(registry: PipelineRegistry | None = None) -> gr.Blocks:
@@ -78,15 +81,15 @@ def build_demo(registry: PipelineRegistry | None = None) -> gr.Blocks:
                         keep_lines = gr.Checkbox(False, label="Keep my lines (draw my sketch over the colours)")
                         gen_button = gr.Button("Generate", variant="primary")
                     with gr.Column():
-                        final = gr.Image(type="pil", format="png", label="Final picture (upscaled to the sketch's size)",
-                                         interactive=False)
+                        final = gr.Image(type="pil", format="png", interactive=False,
+                                         label="Final picture (upscaled to the sketch's size)")
                         gif = gr.Image(type="filepath", label="The workflow, animated (GIF)", interactive=False)
                 gen_status = gr.Markdown(label="status", elem_id="generate-status")
                 galleries, more_buttons, gallery_groups = [], [], []
                 for i in range(MAX_TRANSITIONS):
                     with gr.Group(visible=i < n_transitions) as group:
                         galleries.append(gr.Gallery(
-                            label=_gallery_label(stages, i + 1, size), columns=8, height="auto",
+                            label=_gallery_label(stages, i + 1, size), columns=8, height=GALLERY_HEIGHT,
                             allow_preview=False, format="png", elem_classes="artzoo-gallery", interactive=False,
                             elem_id=f"candidates-{i + 1}"))
                         more_buttons.append(gr.Button(f"More candidates for this stage", size="sm"))
@@ -102,7 +105,8 @@ def build_demo(registry: PipelineRegistry | None = None) -> gr.Blocks:
                 edit_state = gr.State(None, time_to_live=STATE_TTL_S)
                 with gr.Row():
                     with gr.Column():
-                        artwork = CheckedImage(type="filepath", image_mode=None, label="Finished picture", elem_id="artwork",
+                        artwork = CheckedImage(type="filepath", image_mode=None, label="Finished picture",
+                                               elem_id="artwork",
                                                sources=("upload", "clipboard"), height=320)
                         artwork_examples = _example_gallery("Example pictures (held out from training)",
                                                             registry.examples(name, -1), "artwork-examples")
@@ -110,13 +114,15 @@ def build_demo(registry: PipelineRegistry | None = None) -> gr.Blocks:
                             regularizer = gr.Radio(list(REGULARIZERS), value=default_regularizer(registry.get(name)),
                                                    label="Regulariser (learned: the paper's meta-learned decay)")
                             weight_decay = gr.Number(DEFAULT_WEIGHT_DECAY, label="Weight decay (for 'weight decay')")
-                            fit_steps = gr.Slider(0, 200, value=DEFAULT_FIT_STEPS, step=5, label="Fitting steps per stage")
+                            fit_steps = gr.Slider(0, 200, value=DEFAULT_FIT_STEPS, step=5,
+                                                  label="Fitting steps per stage")
                         decompose_button = gr.Button("Decompose & fit", variant="primary")
                     with gr.Column():
                         recon = gr.ImageSlider(type="pil", format="png", label="Artwork | reconstruction (upscaled)")
                         edit_status = gr.Markdown(label="status", elem_id="edit-status")
-                edit_gallery = gr.Gallery(label="Stages (current)", columns=6, height="auto", allow_preview=False,
-                                          format="png", elem_classes="artzoo-gallery", interactive=False)
+                edit_gallery = gr.Gallery(label="Stages (current)", columns=4, fit_columns=False, height=GALLERY_HEIGHT,
+                                          allow_preview=False, format="png", elem_classes="artzoo-gallery",
+                                          interactive=False)
                 with gr.Row():
                     edit_stage = gr.Dropdown(choices=stages, value=stages[min(1, n_transitions)],
                                              label="Stage to edit")
@@ -138,7 +144,8 @@ def build_demo(registry: PipelineRegistry | None = None) -> gr.Blocks:
                             hints_button = gr.Button("Apply as colour hints")
                             hint_steps = gr.Slider(5, 100, value=40, step=5, label="Hint fitting steps")
                 with gr.Row():
-                    edit_slider = gr.ImageSlider(type="pil", format="png", label="Final: before | after edits (upscaled)")
+                    edit_slider = gr.ImageSlider(type="pil", format="png",
+                                                 label="Final: before | after edits (upscaled)")
                     with gr.Column():
                         reset_button = gr.Button("Undo all edits")
                         edit_files = gr.File(file_count="multiple", label="Downloads: a PNG per stage, a ZIP, the GIF",
@@ -167,7 +174,8 @@ def build_demo(registry: PipelineRegistry | None = None) -> gr.Blocks:
                                             interactive=False)
                     redraw_gif = gr.Image(type="filepath", label="The workflow, animated (GIF)", interactive=False)
                 redraw_strip = gr.Image(type="pil", format="png", label="The new workflow", interactive=False)
-                reference_gallery = gr.Gallery(label="Reference: fitted stages", columns=6, height="auto",
+                reference_gallery = gr.Gallery(label="Reference: fitted stages", columns=4, fit_columns=False,
+                                               height=GALLERY_HEIGHT,
                                                allow_preview=False, format="png", elem_classes="artzoo-gallery",
                                                interactive=False)
                 redraw_files = gr.File(file_count="multiple", label="Downloads: a PNG per stage, a ZIP, the GIF",
