@@ -74,7 +74,7 @@ def jpeg(images: torch.Tensor, quality: int) -> torch.Tensor:
 # name -> (function, graded strengths from none to severe); the validation uses these.
 DEGRADATIONS = {
     "blur": (blur, (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)),
-    "noise": (noise, (0.0, 0.02, 0.05, 0.1, 0.2, 0.3)),
+    "noise": (noise, (0.0, 0.03, 0.05, 0.1, 0.2, 0.3)),
     "color_shift": (color_shift, (0.0, 10.0, 20.0, 40.0, 60.0, 90.0)),
     "jpeg": (jpeg, (100, 80, 50, 30, 15, 5)),
 }

@@ -69,7 +69,8 @@ def feature_stats(feats, extractor: str = "") -> FeatureStats:
     feats = _as_features(feats)
     if len(feats) < 2:
         raise ArtzooError(f"need at least 2 feature vectors for a covariance, got {len(feats)}")
-    return FeatureStats(feats.mean(0), np.cov(feats, rowvar=False).reshape(feats.shape[1], -1), len(feats), extractor)
+    x = feats - feats.mean(0)
+    return FeatureStats(feats.mean(0), x.T @ x / (len(feats) - 1), len(feats), extractor)
 
 
 def _psd_sqrt(sigma: np.ndarray) -> np.ndarray:
@@ -79,30 +80,57 @@ def _psd_sqrt(sigma: np.ndarray) -> np.ndarray:
     return (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
 
 
+def _summarise(s, what: str) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, str]:
+    """(mean, covariance, factor, extractor) of a feature set or FeatureStats.
+
+    A set with fewer vectors than dimensions keeps the factor X = centred features / sqrt(N - 1)
+    (covariance = XᵀX) instead of the larger, singular covariance; the other one is then None.
+    """
+    if isinstance(s, FeatureStats):
+        return s.mu, s.sigma, None, s.extractor
+    feats = _as_features(s, what)
+    if len(feats) < 2:
+        raise ArtzooError(f"need at least 2 feature vectors for a covariance, got {len(feats)}")
+    x = (feats - feats.mean(0)) / np.sqrt(len(feats) - 1)
+    if len(feats) < feats.shape[1]:
+        return feats.mean(0), None, x, ""
+    return feats.mean(0), x.T @ x, None, ""
+
+
 def frechet_distance(a, b) -> float:
     """Fréchet distance between Gaussians fitted to two feature sets (the quantity behind FID).
 
     FD = |mu_a - mu_b|² + tr(S_a) + tr(S_b) - 2 tr((S_a S_b)^½).
 
-    `a` and `b` are (N, D) feature arrays (numpy or torch) or `FeatureStats`. The trace of the matrix
-    square root is computed as the sum of square roots of the eigenvalues of S_a^½ S_b S_a^½, which is
-    symmetric positive semi-definite, so there is no complex arithmetic and no diagonal "eps" fudge:
-    it stays exact when D exceeds the sample count (singular covariances). With few samples the value is
-    still biased upwards (by roughly tr(S)/N per set) — compare only FDs computed from equal set sizes,
-    or use `kid`, which is unbiased.
+    `a` and `b` are (N, D) feature arrays (numpy or torch) or `FeatureStats`. No complex arithmetic
+    and no diagonal "eps" fudge: tr((S_a S_b)^½) is the sum of square roots of the eigenvalues of a
+    symmetric PSD matrix — S_a^½ S_b S_a^½ in general, or, for a feature set with fewer vectors than
+    dimensions (S = XᵀX, X the centred features / sqrt(N - 1)), the N x N matrix X S_other Xᵀ, or the
+    singular values of X_a X_bᵀ when both are such sets. All are exact when D exceeds the sample
+    count (singular covariances), and small sets are cheap. The estimate is still biased upwards with
+    few samples (by roughly tr(S)/N per set): compare only FDs computed from equal set sizes, or use
+    `kid`, which is unbiased.
     """
-    sa = a if isinstance(a, FeatureStats) else feature_stats(a)
-    sb = b if isinstance(b, FeatureStats) else feature_stats(b)
-    if sa.mu.shape != sb.mu.shape:
-        raise ArtzooError(f"feature dimensions differ: {sa.mu.shape[0]} vs {sb.mu.shape[0]}")
-    if sa.extractor and sb.extractor and sa.extractor != sb.extractor:
-        raise ArtzooError(f"statistics come from different extractors: {sa.extractor!r} vs {sb.extractor!r}")
-    root_a = _psd_sqrt(sa.sigma)
-    inner = np.linalg.eigvalsh(root_a @ sb.sigma @ root_a)
-    cross = np.sqrt(np.clip(inner, 0.0, None)).sum()
-    diff = sa.mu - sb.mu
-    fd = diff @ diff + np.trace(sa.sigma) + np.trace(sb.sigma) - 2.0 * cross
-    return float(max(fd, 0.0))
+    mu_a, s_a, x_a, name_a = _summarise(a, "features a")
+    mu_b, s_b, x_b, name_b = _summarise(b, "features b")
+    if mu_a.shape != mu_b.shape:
+        raise ArtzooError(f"feature dimensions differ: {mu_a.shape[0]} vs {mu_b.shape[0]}")
+    if name_a and name_b and name_a != name_b:
+        raise ArtzooError(f"statistics come from different extractors: {name_a!r} vs {name_b!r}")
+    if x_a is not None and x_b is not None:
+        cross = np.linalg.svd(x_a @ x_b.T, compute_uv=False).sum()
+    else:
+        if x_a is not None or x_b is not None:
+            x, s = (x_a, s_b) if x_a is not None else (x_b, s_a)
+            inner = x @ s @ x.T  # same non-zero eigenvalues as S_x S
+        else:
+            root = _psd_sqrt(s_a)
+            inner = root @ s_b @ root
+        cross = np.sqrt(np.clip(np.linalg.eigvalsh(inner), 0.0, None)).sum()
+    traces = sum(np.trace(s) if s is not None else (x**2).sum() for s, x in ((s_a, x_a), (s_b, x_b)))
+    diff = mu_a - mu_b
+    # Rounding can leave a tiny negative value for (near-)identical sets; the true FD is >= 0.
+    return float(max(diff @ diff + traces - 2.0 * cross, 0.0))
 
 
 def _mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
@@ -122,8 +150,9 @@ def kid(a, b, subsets: int = 100, subset_size: int | None = None, seed: int = 0)
 
     Averages over `subsets` random subsets of `subset_size` vectors drawn without replacement from
     each set (default min(1000, N_a, N_b)); returns (mean, std) over the subsets. The estimate is
-    unbiased, so it fluctuates around 0 for two samples of one distribution (it can be negative) and
-    is comparable across set sizes. `seed` fixes the subset draws.
+    unbiased, so it fluctuates around 0 for two independent samples of one distribution (it can be
+    negative) and is comparable across set sizes. Passing the very same set twice gives a slightly
+    negative value: its two subsets share points. `seed` fixes the subset draws.
     """
     a, b = _as_features(a, "features a"), _as_features(b, "features b")
     if a.shape[1] != b.shape[1]:

@@ -175,6 +175,7 @@ class InceptionV3Features(FeatureExtractor):
     """
 
     dim = 2048
+    batch_size = 32  # activations at 299 x 299 are large
 
     def __init__(self, variant: str = "fid"):
         super().__init__()

@@ -11,7 +11,7 @@ from artzoo.metrics.distances import FeatureStats, feature_stats, frechet_distan
 from artzoo.metrics.extractors import FeatureExtractor, Images, _check_images, default_extractor
 
 
-def image_stats(images: Images, extractor: FeatureExtractor | None = None, batch_size: int = 128) -> FeatureStats:
+def image_stats(images: Images, extractor: FeatureExtractor | None = None, batch_size: int | None = None) -> FeatureStats:
     """Feature statistics of an image set (tensor or iterable of batches), tagged with the extractor."""
     extractor = extractor or default_extractor()
     return feature_stats(extractor.extract(images, batch_size), extractor.name)
@@ -21,7 +21,7 @@ def fid(
     images_a: Images | FeatureStats,
     images_b: Images | FeatureStats,
     extractor: FeatureExtractor | None = None,
-    batch_size: int = 128,
+    batch_size: int | None = None,
 ) -> float:
     """Fréchet distance between two image sets in `extractor`'s feature space.
 
@@ -31,13 +31,12 @@ def fid(
     published FIDs; pass `InceptionV3Features.from_file(...)` for those.
     """
     extractor = extractor or default_extractor()
-    stats = [
-        s if isinstance(s, FeatureStats) else image_stats(s, extractor, batch_size) for s in (images_a, images_b)
-    ]
-    for s in stats:
-        if s.extractor and s.extractor != extractor.name:
+    for s in (images_a, images_b):
+        if isinstance(s, FeatureStats) and s.extractor and s.extractor != extractor.name:
             raise ArtzooError(f"statistics were computed with {s.extractor!r}, not with {extractor.name!r}")
-    return frechet_distance(*stats)
+    # Raw features rather than statistics: frechet_distance is much cheaper on sets smaller than dim.
+    sets = [s if isinstance(s, FeatureStats) else extractor.extract(s, batch_size) for s in (images_a, images_b)]
+    return frechet_distance(*sets)
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,7 @@ class DiversityScore:
 
 
 def diversity(
-    variations: torch.Tensor, extractor: FeatureExtractor | None = None, batch_size: int = 128
+    variations: torch.Tensor, extractor: FeatureExtractor | None = None, batch_size: int | None = None
 ) -> DiversityScore:
     """Diversity of generated variations: `variations` is (N, K, C, H, W) — K variations (e.g. different
     latents z) for each of N inputs — or (K, C, H, W) for one input; K >= 2. Distances are averaged
