@@ -6,7 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . .venv/bin/activate
-train() { python train/train.py --config train/configs/fluent-emoji.toml --preset cpu "$@"; }
+RUN=runs/fluent-emoji-cpu
+# Train on a frozen copy of the data: rebuilding data/fluent-emoji during a run would pull files away.
+if [ ! -f "$RUN/data/meta.json" ]; then
+  mkdir -p "$RUN" && rm -rf "$RUN/.data.tmp" && cp -r data/fluent-emoji "$RUN/.data.tmp" && mv "$RUN/.data.tmp" "$RUN/data"
+fi
+train() { python train/train.py --config train/configs/fluent-emoji.toml --preset cpu --set "data.root=\"$RUN/data\"" "$@"; }
 
 train --phase inference --resume
 train --phase generation --resume
