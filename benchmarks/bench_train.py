@@ -9,6 +9,7 @@ Each phase's networks start from the same random init; the regulariser row count
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import torch
@@ -43,9 +44,13 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--phases", nargs="+", default=list(PHASES))
     ap.add_argument("--profile", action="store_true", help="print torch.profiler's top ops per phase")
+    ap.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     cfg = load_config(args.config, args.preset)
-    print(f"{cfg['name']} [{args.preset}], {cfg['model']['image_size']} px, preset {cfg['model']['preset']}; {hardware()}")
+    print(f"{cfg['name']} [{args.preset}], {cfg['model']['image_size']} px, preset {cfg['model']['preset']}; {hardware()}; "
+          f"load average {os.getloadavg()[0]:.1f}")
     print(f"{'phase':<12} {'batch':>5} {'img/s':>7}")
     for name in args.phases:
         rate = bench(cfg, name, args.steps if name != "regularizer" else max(1, args.steps // 5), args.profile)
