@@ -15,16 +15,21 @@ from PIL import Image
 from artzoo import WorkflowPipeline
 
 PIPELINE = "tiny"
+FOUR_STAGES = "tiny4"
 
 
-def make_checkpoints(root: Path) -> Path:
-    """A checkpoints folder with one tiny 32 px pipeline (learned regulariser included) and examples."""
+def make_checkpoints(root: Path, four_stages: bool = False) -> Path:
+    """A checkpoints folder with a tiny 32 px pipeline (learned regulariser included) and examples;
+    with ``four_stages``, also a second pipeline of four stages and no regulariser or examples."""
     pipe = WorkflowPipeline.from_config(["sketch", "flat", "detail"], image_size=32, preset="tiny",
                                         regularizer=True, seed=0)
     folder = pipe.save_pretrained(root / PIPELINE)
     for stage, image in (("sketch", sketch_image()), ("detail", artwork_image())):
         (folder / "examples" / stage).mkdir(parents=True)
         image.save(folder / "examples" / stage / "example.png")
+    if four_stages:
+        WorkflowPipeline.from_config(["sketch", "normals", "colour", "shaded"], image_size=32, preset="tiny",
+                                     seed=1).save_pretrained(root / FOUR_STAGES)
     return root
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app_fixtures import PIPELINE, artwork_image, free_port, make_checkpoints, serve, sketch_image
+from app_fixtures import FOUR_STAGES, PIPELINE, artwork_image, free_port, make_checkpoints, serve, sketch_image
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
@@ -30,7 +30,7 @@ ENDPOINTS = {"/generate", "/choose_variation", "/more_variations", "/generate_ou
 
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory):
-    return make_checkpoints(tmp_path_factory.mktemp("checkpoints"))
+    return make_checkpoints(tmp_path_factory.mktemp("checkpoints"), four_stages=True)
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +119,17 @@ def test_generate_choose_more(client, files):
     more = client.predict(PIPELINE, 2, False, api_name="/more_variations")
     assert "seed 1008" in more[1][0]["caption"] and "✓" not in "".join(c["caption"] for c in more[1])
     assert np.array_equal(pixels(more[5]), pixels(chosen[5]))  # the result stays until a candidate is picked
+
+
+def test_pipelines_keep_their_own_stages_and_sessions(client, files):
+    out = client.predict(FOUR_STAGES, editor(files / "sketch.png"), 2, 0, False, api_name="/generate")
+    assert [len(g) for g in out[:5]] == [2, 2, 2, 0, 0]
+    assert Image.open(out[7]).n_frames == 4
+    assert "with the pipeline 'tiny'" in error_of(lambda: client.predict(PIPELINE, 1, 0, False,
+                                                                        api_name="/choose_variation"))
+    assert "no learned regulariser" in error_of(lambda: (
+        client.predict(FOUR_STAGES, handle_file(str(files / "art.png")), api_name="/decompose"),
+        client.predict(FOUR_STAGES, "learned", 0.01, 2, api_name="/fit")))
 
 
 def test_keep_my_lines_draws_the_sketch_over_the_colours(client, files):

@@ -53,6 +53,11 @@ def wait_for_text(page, elem_id: str, text: str) -> str:
     return page.locator(f"#{elem_id}").inner_text()
 
 
+def screenshot(page, path: Path) -> None:
+    page.wait_for_timeout(2500)  # let the last images load and lay out
+    page.screenshot(path=str(path), full_page=True)
+
+
 def stroke(page, canvas, points) -> None:
     box = canvas.bounding_box()
     xy = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in points]
@@ -72,7 +77,7 @@ def test_generate_tab(page, shots):
     assert page.locator("#candidates-1 .thumbnail-item").count() == 4
     page.locator("#candidates-1 .thumbnail-item").nth(2).click()  # fix candidate #3 of the flat stage
     wait_for_text(page, "generate-status", "Chosen candidates: #3, #1")
-    page.screenshot(path=str(shots / "1-generate.png"), full_page=True)
+    screenshot(page, shots / "1-generate.png")
 
 
 def test_decompose_tab(page, shots):
@@ -87,7 +92,7 @@ def test_decompose_tab(page, shots):
     page.wait_for_function("document.querySelectorAll('#painter canvas').length > 0")
     page.get_by_role("button", name="Apply new latent").click()
     wait_for_text(page, "edit-status", "Resampled")
-    page.screenshot(path=str(shots / "2-decompose-and-edit.png"), full_page=True)
+    screenshot(page, shots / "2-decompose-and-edit.png")
 
 
 def test_redraw_tab(page, shots):
@@ -99,4 +104,4 @@ def test_redraw_tab(page, shots):
     stroke(page, page.locator("#new-sketch canvas").first, [(0.3, 0.3), (0.7, 0.7)])  # change it
     page.get_by_role("button", name="Redraw with the reference's look").click()
     wait_for_text(page, "redraw-status", "Redrawn")
-    page.screenshot(path=str(shots / "3-sketch-redraw.png"), full_page=True)
+    screenshot(page, shots / "3-sketch-redraw.png")

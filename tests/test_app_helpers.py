@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app_fixtures import PIPELINE, make_checkpoints
+from app_fixtures import FOUR_STAGES, PIPELINE, make_checkpoints
 
 gr = pytest.importorskip("gradio")
 
@@ -58,3 +58,18 @@ def test_registry_lists_published_pipelines_with_examples(tmp_path):
     assert registry.get(PIPELINE) is registry.get(PIPELINE)  # loaded once, shared
     with pytest.raises(ArtzooError, match="unknown pipeline"):
         registry.get("nope")
+
+
+def test_switching_pipelines_updates_the_layout(tmp_path):
+    from artzoo.app import build_demo
+    from artzoo.app.handlers import MAX_TRANSITIONS
+
+    demo = build_demo(PipelineRegistry(make_checkpoints(tmp_path, four_stages=True)))
+    switch = next(f for f in demo.fns.values() if f.api_name == "switch_pipeline")
+    out = switch.fn(FOUR_STAGES)
+    assert len(out) == len(switch.outputs)
+    groups = out[1:1 + MAX_TRANSITIONS]
+    assert [g["visible"] for g in groups] == [True, True, True, False, False]
+    assert out[-5]["choices"] == ["sketch", "normals", "colour", "shaded"]
+    assert out[-4]["value"] == "weight decay"  # no learned regulariser in this pipeline
+    assert "colour" in out[1 + MAX_TRANSITIONS + 1]["label"]
