@@ -2,11 +2,13 @@
 
 Reference: the training images of one stage; evaluated: the test images, blurred / noised /
 hue-shifted / JPEG-compressed at the graded strengths of `artzoo.metrics.degrade.DEGRADATIONS`.
-Prints a markdown table (FD and KID per degradation and strength, plus the clean test-vs-train floor),
-writes the curves to a PNG, and exits 1 if any curve is not strictly increasing.
+Prints a markdown table (FD and KID per degradation and strength; strength 0 is the clean test set,
+the real-data floor) and, for scale, the FD of an earlier stage's images and of mode-collapsed sets;
+saves the tables next to the plot (.md), draws the curves (.png), and exits 1 if any FD curve is not
+strictly increasing.
 
-usage: python benchmarks/validate_fd.py [--data data/fluent-emoji] [--stage detail]
-                                        [--plot docs/metrics/fd_validation.png]
+usage: python benchmarks/validate_fd.py [--data data/fluent-emoji] [--stage detail] [--compare-stage flat]
+                                        [--plot docs/metrics/fd_validation.png] [--kid-subsets 50]
 Needs matplotlib for the plot (skipped with a note if it is missing).
 """
 
@@ -40,6 +42,8 @@ def main() -> int:
     p.add_argument("--data", default="data/fluent-emoji", type=Path)
     p.add_argument("--stage", default="detail")
     p.add_argument("--plot", default="docs/metrics/fd_validation.png", type=Path)
+    p.add_argument("--kid-subsets", default=50, type=int, help="KID subsets (of min(1000, N) vectors) per cell")
+    p.add_argument("--compare-stage", default="flat", help="an earlier stage, to show FD of images lacking detail")
     args = p.parse_args()
 
     train = load_images(args.data / "train" / args.stage)
@@ -48,30 +52,49 @@ def main() -> int:
     start = time.perf_counter()
     train_feats = extractor.extract(train)
     seconds = time.perf_counter() - start
-    print(f"extractor {extractor.name} ({extractor.dim}-d), {torch.get_num_threads()} threads: "
-          f"{len(train)} train images in {seconds:.2f} s = {len(train) / seconds:.0f} images/s")
-    print(f"reference: {len(train)} train images; evaluated: {len(test)} test images ({args.data}, {args.stage})\n")
+    header = [
+        f"Extractor `{extractor.name}` ({extractor.dim}-d). Reference: {len(train)} train images; evaluated: "
+        f"{len(test)} test images ({args.data}, stage {args.stage}), degraded at each strength. "
+        f"Strength 0 is the clean test set (the real-data floor). KID over {args.kid_subsets} subsets.",
+        "",
+        f"Feature speed: {len(train)} images in {seconds:.2f} s = {len(train) / seconds:.0f} images/s "
+        f"({torch.get_num_threads()} torch threads, {args.data.name} at {train.shape[-1]} px).",
+        "",
+    ]
 
     results = {}
     for name, (degrade, strengths) in DEGRADATIONS.items():
         rows = []
         for s in strengths:
             feats = extractor.extract(degrade(test, s))
-            rows.append((s, frechet_distance(feats, train_feats), kid(feats, train_feats)[0]))
+            rows.append((s, frechet_distance(feats, train_feats), kid(feats, train_feats, args.kid_subsets)[0]))
         results[name] = rows
 
-    print("| degradation | strength | FD | KID ×10³ |")
-    print("|---|---|---|---|")
+    table = ["| degradation | strength | FD | KID ×10³ |", "|---|---|---|---|"]
     failures = []
     for name, rows in results.items():
-        for s, fd, k in rows:
-            print(f"| {name} | {s:g} | {fd:.3f} | {k * 1e3:.2f} |")
+        table += [f"| {name} | {s:g} | {fd:.3f} | {k * 1e3:.2f} |" for s, fd, k in rows]
         fds = [fd for _, fd, _ in rows]
         if any(b <= a for a, b in zip(fds, fds[1:])):
             failures.append(name)
+    verdict = "FD rises strictly with strength for every degradation." if not failures else (
+        f"FD is NOT strictly increasing for: {', '.join(failures)}.")
+
+    # Failure modes of a generator, for scale: no detail added, and mode collapse.
+    n = len(test)
+    points = {"clean test images (floor)": test}
+    if (args.data / "test" / args.compare_stage).is_dir():
+        points[f"test images of stage '{args.compare_stage}'"] = load_images(args.data / "test" / args.compare_stage)
+    few = test[: max(1, n // 10)]
+    points[f"{len(few)} distinct test images, repeated to {n} (mode collapse)"] = few.repeat(-(-n // len(few)), 1, 1, 1)[:n]
+    points[f"one test image, repeated {n} times"] = test[:1].expand(n, -1, -1, -1)
+    extra = ["| evaluated set (vs train) | FD |", "|---|---|"]
+    extra += [f"| {label} | {frechet_distance(extractor.extract(x), train_feats):.3f} |" for label, x in points.items()]
+    text = "\n".join(header + table + ["", verdict, ""] + extra) + "\n"
+    print(text)
+    args.plot.parent.mkdir(parents=True, exist_ok=True)
+    args.plot.with_suffix(".md").write_text(text)
     floor = results["blur"][0][1]
-    print(f"\nstrength 0 is the clean test set: FD {floor:.3f} is the real-data floor.")
-    print("monotonic:", "all" if not failures else f"NOT for {', '.join(failures)}")
 
     try:
         import matplotlib
@@ -81,19 +104,17 @@ def main() -> int:
     except ImportError:
         print("matplotlib not installed: no plot written")
         return 1 if failures else 0
-    fig, axes = plt.subplots(1, len(results), figsize=(4 * len(results), 3.4), constrained_layout=True)
-    for ax, (name, rows) in zip(axes, results.items()):
-        strengths = [s for s, _, _ in rows]
-        ax.plot(strengths, [fd for _, fd, _ in rows], "o-")
+    fig, axes = plt.subplots(2, 2, figsize=(9, 6.5), constrained_layout=True)
+    for ax, (name, rows) in zip(axes.flat, results.items()):
+        ax.plot([s for s, _, _ in rows], [fd for _, fd, _ in rows], "o-")
         ax.axhline(floor, ls="--", c="grey", lw=1, label="clean test vs train")
         if name == "jpeg":
             ax.invert_xaxis()  # lower quality = stronger degradation
         ax.set(title=name, xlabel=UNITS[name], ylabel="FD (offline extractor)")
         ax.set_ylim(bottom=0)
         ax.legend(fontsize=8, loc="upper left")
-    fig.suptitle(f"FD of degraded {args.data.name} {args.stage} test images vs clean train images ({extractor.name})",
-                 fontsize=9)
-    args.plot.parent.mkdir(parents=True, exist_ok=True)
+    fig.suptitle(f"FD of degraded {args.data.name} {args.stage} test images vs clean train images\n{extractor.name}",
+                 fontsize=10)
     fig.savefig(args.plot, dpi=100)
     print(f"plot: {args.plot}")
     return 1 if failures else 0

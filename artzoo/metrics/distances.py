@@ -166,7 +166,9 @@ def kid(a, b, subsets: int = 100, subset_size: int | None = None, seed: int = 0)
         raise ArtzooError(f"subsets must be at least 1, got {subsets}")
     rng = np.random.default_rng(seed)
     values = [
-        _mmd2_unbiased(a[rng.choice(len(a), subset_size, replace=False)], b[rng.choice(len(b), subset_size, replace=False)])
+        _mmd2_unbiased(
+            a[rng.choice(len(a), subset_size, replace=False)], b[rng.choice(len(b), subset_size, replace=False)]
+        )
         for _ in range(subsets)
     ]
     return float(np.mean(values)), float(np.std(values))

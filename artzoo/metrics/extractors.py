@@ -35,7 +35,7 @@ class FeatureExtractor(torch.nn.Module):
         raise NotImplementedError
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self._features(_check_images(images))
+        return self._features(check_images(images))
 
     @torch.inference_mode()
     def extract(self, images: Images, batch_size: int | None = None) -> np.ndarray:
@@ -56,7 +56,8 @@ class FeatureExtractor(torch.nn.Module):
         return np.concatenate(feats)
 
 
-def _check_images(images) -> torch.Tensor:
+def check_images(images) -> torch.Tensor:
+    """Validated float32 CPU copy of (N, 3|1, H, W) images in [-1, 1], grey repeated to 3 channels."""
     if not isinstance(images, torch.Tensor):
         raise ArtzooError(f"images must be a torch tensor, got {type(images).__name__}")
     if not images.is_floating_point():

@@ -247,7 +247,9 @@ class InceptionV3Features(FeatureExtractor):
         expected = {k: v for k, v in self.state_dict().items() if not k.endswith("num_batches_tracked")}
         missing = sorted(set(expected) - set(state))
         unknown = sorted(
-            k for k in set(state) - set(expected) if not k.startswith(_UNUSED_PREFIXES) and not k.endswith("num_batches_tracked")
+            k
+            for k in set(state) - set(expected)
+            if not k.startswith(_UNUSED_PREFIXES) and not k.endswith("num_batches_tracked")
         )
         if missing or unknown:
             raise ArtzooError(

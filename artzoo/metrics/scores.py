@@ -8,10 +8,12 @@ import torch
 
 from artzoo.errors import ArtzooError
 from artzoo.metrics.distances import FeatureStats, feature_stats, frechet_distance
-from artzoo.metrics.extractors import FeatureExtractor, Images, _check_images, default_extractor
+from artzoo.metrics.extractors import FeatureExtractor, Images, check_images, default_extractor
 
 
-def image_stats(images: Images, extractor: FeatureExtractor | None = None, batch_size: int | None = None) -> FeatureStats:
+def image_stats(
+    images: Images, extractor: FeatureExtractor | None = None, batch_size: int | None = None
+) -> FeatureStats:
     """Feature statistics of an image set (tensor or iterable of batches), tagged with the extractor."""
     extractor = extractor or default_extractor()
     return feature_stats(extractor.extract(images, batch_size), extractor.name)
@@ -65,7 +67,7 @@ def diversity(
         shape = tuple(variations.shape) if isinstance(variations, torch.Tensor) else type(variations).__name__
         raise ArtzooError(f"variations must be a (N, K, C, H, W) or (K, C, H, W) tensor with K >= 2, got {shape}")
     n, k = variations.shape[:2]
-    flat = _check_images(variations.flatten(0, 1))
+    flat = check_images(variations.flatten(0, 1))
     extractor = extractor or default_extractor()
     feats = torch.from_numpy(extractor.extract(flat, batch_size)).view(n, k, -1)
     pixels = flat.reshape(n, k, -1)
