@@ -192,7 +192,9 @@ def test_sigterm_checkpoints_and_exits(config_path, tmp_path):
 @pytest.mark.slow
 def test_accelerate_launch_data_parallel(config_path, tmp_path):
     run = tmp_path / "run"
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2", "--num_machines", "1",
+    # accelerate 1.x starts several CPU processes through torchrun (--multi_gpu); its --cpu launcher
+    # needs MPI for that.
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
            "--mixed_precision", "no", "--dynamo_backend", "no", str(REPO / "train/train.py"), "--config", str(config_path),
            "--preset", "", "--phase", "inference", "--run-dir", str(run)]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

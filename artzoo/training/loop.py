@@ -90,7 +90,9 @@ def train_phase(cfg: dict, phase_name: str, run_dir: str | Path, *, resume: bool
     number of the signal that stopped it (or -1 for ``stop_after``: tests simulating a kill)."""
     if phase_name not in PHASES:
         raise ArtzooError(f"unknown phase {phase_name!r}; choose from {ORDER}")
-    accelerator = Accelerator(cpu=cpu)
+    # Without CUDA, cpu=True is what makes accelerate join torchrun's processes (gloo) instead of
+    # leaving each one alone.
+    accelerator = Accelerator(cpu=cpu or not torch.cuda.is_available())
     main = accelerator.is_main_process
     run_dir = Path(run_dir)
     tcfg = cfg["train"]
