@@ -187,6 +187,7 @@ def test_extractor_input_handling(emoji, extractor):
         (emoji[0], "shape"),
         (torch.zeros(2, 4, 8, 8), "shape"),
         (emoji[:2].numpy(), "torch tensor"),
+        (emoji[:2] * float("nan"), "NaN"),
     ]:
         with pytest.raises(ArtzooError, match=match):
             extractor.extract(bad)

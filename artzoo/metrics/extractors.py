@@ -65,11 +65,14 @@ def check_images(images) -> torch.Tensor:
     if images.ndim != 4 or images.shape[1] not in (1, 3):
         raise ArtzooError(f"images must have shape (N, 3, H, W) or (N, 1, H, W), got {tuple(images.shape)}")
     images = images.detach().to("cpu", torch.float32)
+    if not torch.isfinite(images).all():
+        raise ArtzooError("images contain NaN or infinite values")
     # 1e-3 slack for rounding; anything far outside is almost surely [0, 255] or unnormalised data.
     if images.numel() and (images.min() < -1.001 or images.max() > 1.001):
         raise ArtzooError(
             f"images must lie in [-1, 1], got values in [{images.min():.3g}, {images.max():.3g}]"
         )
+    images = images.clamp(-1, 1)
     return images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
 
 
@@ -113,14 +116,14 @@ class RandomConvFeatures(FeatureExtractor):
       deviation of every channel (texture statistics at four scales). Weights are uniform with He
       scaling, drawn by `hashed_uniform(seed, ...)`, so they are identical on every machine.
 
-    Feature groups are weighted so that each moves FD by a similar amount under the validation
-    degradations (see benchmarks/validate_fd.py). Features agree across machines to float32 rounding.
+    Validated on real images in benchmarks/validate_fd.py (FD rises with blur, noise, hue shift and
+    JPEG strength). Features agree across machines to float32 rounding.
     """
 
     HIST_BINS = 8
-    # Per-group weights (applied to the feature values): balance the colour statistics against the
-    # many conv channels so neither drowns out the other in the Fréchet distance.
-    GROUP_WEIGHTS = {"layout": 1.0, "contrast": 1.0, "bands": 0.25, "hist": 1.0, "conv": 1.0}
+    # The band log-energies are scaled down: at full weight their (real) test-vs-train offset on
+    # fluent-emoji outweighed everything else and slight noise or hue shifts *lowered* the FD.
+    BANDS_WEIGHT = 0.25
 
     def __init__(self, size: int = 64, widths: tuple[int, ...] = (32, 64, 128, 256), seed: int = 0):
         super().__init__()
@@ -165,8 +168,7 @@ class RandomConvFeatures(FeatureExtractor):
         low = low.long()
         hist = torch.zeros(*x.shape[:2], self.HIST_BINS).scatter_add_(2, low, 1 - frac).scatter_add_(2, low + 1, frac)
         hist = (hist / pos.shape[2]).flatten(1)
-        g = self.GROUP_WEIGHTS
-        return [layout * g["layout"], contrast * g["contrast"], bands * g["bands"], hist * g["hist"]]
+        return [layout, contrast, bands * self.BANDS_WEIGHT, hist]
 
     def _conv_stats(self, x: torch.Tensor) -> list[torch.Tensor]:
         out = []
@@ -174,7 +176,7 @@ class RandomConvFeatures(FeatureExtractor):
         for name in self.weights:
             x = F.relu(F.conv2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), getattr(self, name), stride=2))
             std, mean = torch.std_mean(x, dim=(2, 3))
-            out += [mean * self.GROUP_WEIGHTS["conv"], std * self.GROUP_WEIGHTS["conv"]]
+            out += [mean, std]
         return out
 
     def _features(self, images: torch.Tensor) -> torch.Tensor:
