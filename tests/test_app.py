@@ -174,13 +174,13 @@ def test_decompose_fit_and_edit(client, files):
 
 
 def test_sketch_redraw(client, files):
-    gallery, sketch, status = client.predict(PIPELINE, handle_file(str(files / "art.png")), api_name="/reference_sketch")
+    art = handle_file(str(files / "art.png"))
+    gallery, sketch, status = client.predict(PIPELINE, art, api_name="/reference_sketch")
     assert len(gallery) == 3 and "own sketch" in status
     assert Image.open(sketch["background"]).size[0] > 64  # enlarged, at the reference's aspect
 
     # The new sketch is wider than the reference: the result takes the sketch's aspect.
-    out = client.predict(PIPELINE, handle_file(str(files / "art.png")), editor(files / "wide_sketch.png"), True,
-                         api_name="/redraw")
+    out = client.predict(PIPELINE, art, editor(files / "wide_sketch.png"), True, api_name="/redraw")
     slider, final, strip, gif, downloads, status = out
     assert Image.open(final).size == (512, 341)
     assert Image.open(slider[0]).size == Image.open(slider[1]).size == (512, 341)
@@ -194,17 +194,21 @@ def test_odd_but_usable_pictures_work(client, files, name):
 
 
 def test_bad_inputs_get_clear_messages(client, files):
-    art = lambda name: lambda: client.predict(PIPELINE, handle_file(str(files / name)), api_name="/decompose")  # noqa: E731
-    sketch = lambda value: lambda: client.predict(PIPELINE, value, 4, 0, False, api_name="/generate")  # noqa: E731
+    def art(name):
+        return lambda: client.predict(PIPELINE, handle_file(str(files / name)), api_name="/decompose")
+
+    def sketch(value, pipeline=PIPELINE):
+        return lambda: client.predict(pipeline, value, 4, 0, False, api_name="/generate")
+
     assert "not a readable image" in error_of(art("notes.png"))
     assert "49 MP; the limit is 40 MP" in error_of(art("huge.png"))
     assert "exceeds the maximum file size" in error_of(art("big.bin.png"))
     assert "blank" in error_of(sketch(editor(files / "blank.png")))
     assert "draw or upload one first" in error_of(sketch({"background": None, "layers": [], "composite": None}))
-    assert "not in the list of choices" in error_of(lambda: client.predict("nope", editor(files / "sketch.png"), 4, 0, False,
-                                                                 api_name="/generate"))
+    assert "not in the list of choices" in error_of(sketch(editor(files / "sketch.png"), pipeline="nope"))
     fresh = Client(client.src, verbose=False)  # a new session has no workflow of its own
-    assert "Decompose an artwork first" in error_of(lambda: fresh.predict(PIPELINE, "flat", 1, 1.0, api_name="/resample"))
+    assert "Decompose an artwork first" in error_of(lambda: fresh.predict(PIPELINE, "flat", 1, 1.0,
+                                                                          api_name="/resample"))
     assert "Generate from a sketch first" in error_of(lambda: fresh.predict(PIPELINE, 1, 0, False,
                                                                             api_name="/choose_variation"))
 

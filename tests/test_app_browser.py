@@ -84,7 +84,8 @@ def test_decompose_tab(page, shots):
     from artzoo.app.pipelines import BUNDLED_EXAMPLES
 
     page.get_by_role("tab", name="2 · Decompose and edit").click()
-    page.locator("#artwork input[type=file]").set_input_files(str(sorted((BUNDLED_EXAMPLES / "detail").glob("*.png"))[0]))
+    upload = sorted((BUNDLED_EXAMPLES / "detail").glob("*.png"))[0]
+    page.locator("#artwork input[type=file]").set_input_files(str(upload))
     page.wait_for_selector("#artwork img")
     page.get_by_role("button", name="Decompose & fit").click()
     status = wait_for_text(page, "edit-status", "Fitted")
