@@ -92,7 +92,7 @@ def build_demo(registry: PipelineRegistry | None = None) -> gr.Blocks:
                             label=_gallery_label(stages, i + 1, size), columns=8, height=GALLERY_HEIGHT,
                             allow_preview=False, format="png", elem_classes="artzoo-gallery", interactive=False,
                             elem_id=f"candidates-{i + 1}"))
-                        more_buttons.append(gr.Button(f"More candidates for this stage", size="sm"))
+                        more_buttons.append(gr.Button("More candidates for this stage", size="sm"))
                     gallery_groups.append(group)
                 strip = gr.Image(type="pil", format="png", label="The whole workflow", interactive=False)
                 gen_files = gr.File(file_count="multiple", label="Downloads: a PNG per stage, a ZIP of all, the GIF",
