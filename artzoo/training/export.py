@@ -17,7 +17,7 @@ METRICS_MARKER = "<!-- artzoo:metrics -->"
 
 
 def training_summary(run_dir: Path) -> dict[str, dict]:
-    """Per phase, from the run's log.jsonl: steps reached, training seconds, hardware, processes."""
+    """Per phase, from the run's log.jsonl: steps reached, seconds spent in steps, hardware, processes."""
     summary: dict[str, dict] = {}
     log = Path(run_dir) / "log.jsonl"
     if not log.exists():
@@ -31,10 +31,9 @@ def training_summary(run_dir: Path) -> dict[str, dict]:
         if rec.get("event") == "start":
             s["hardware"].add(rec["hardware"])
             s["processes"] = rec["processes"]
-        elif rec.get("event") in ("end", "stopped"):
-            s["seconds"] = rec["train_seconds"]  # cumulative over resumes
-        elif "step" in rec:
+        elif "dt" in rec:  # steps redone after a kill count too: they were computed
             s["steps"] = max(s["steps"], rec["step"])
+            s["seconds"] += rec["dt"]
     for s in summary.values():
         s["hardware"] = sorted(s["hardware"])
     return summary
@@ -45,9 +44,10 @@ def model_card(cfg: dict, pipe: WorkflowPipeline, summary: dict, phases_done: li
     name = f"{cfg['name']} ({cfg['preset']} preset)" if cfg.get("preset") else cfg["name"]
     rows = []
     for phase in ORDER:
-        if phase in summary and phase in phases_done:
+        if summary.get(phase, {}).get("steps"):
             s = summary[phase]
-            rows.append(f"| {phase} | {s['steps']} | {cfg[phase]['batch_size']} × {s['processes']} | "
+            label = phase if phase in phases_done else f"{phase} (unfinished: a snapshot)"
+            rows.append(f"| {label} | {s['steps']} | {cfg[phase]['batch_size']} × {s['processes']} | "
                         f"{s['seconds'] / 60:.0f} min | {'; '.join(s['hardware'])} |")
     arrow = " → ".join(pipe.stages)
     reg = ("a learned AdaIN regulariser (Algorithm 2) is included: use `fit(..., regularizer=\"learned\")`"
@@ -137,7 +137,7 @@ def export_pipeline(cfg: dict, run_dir: str | Path, out: str | Path, *, from_pha
             t.regularizer = None
     summary = training_summary(run_dir)
     pipe.info = {"name": cfg["name"], "preset": cfg.get("preset"), "license": cfg["export"]["license"],
-                 "phases": done, "steps": {p: summary.get(p, {}).get("steps") for p in done}}
+                 "phases": done, "steps": {p: s["steps"] for p, s in summary.items() if s["steps"]}}
     dtype = None if full_precision else getattr(torch, cfg["export"]["dtype"])
     path = pipe.save_pretrained(out, dtype=dtype, include_discriminators=include_discriminators,
                                 model_card=model_card(cfg, pipe, summary, done))

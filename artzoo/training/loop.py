@@ -111,13 +111,12 @@ def train_phase(cfg: dict, phase_name: str, run_dir: str | Path, *, resume: bool
     missing = [p for p in earlier if p not in state["phases_done"]]
     if missing and not init_from:
         accelerator.print(f"warning: phase(s) {missing} not run in {run_dir}; {phase_name} starts from their current weights")
-    pipe.to(accelerator.device).train()
-    phase = PHASES[phase_name](pipe, cfg, accelerator)
-
-    start = 0
     if phase_name in state["phases_done"]:
         accelerator.print(f"{phase_name}: already complete in {run_dir}")
         return 0
+    pipe.to(accelerator.device).train()
+    phase = PHASES[phase_name](pipe, cfg, accelerator)
+    start = 0
     if ckpt is not None and state.get("phase") == phase_name:
         if not resume:
             raise ArtzooError(f"{run_dir} has a partial {phase_name} run (step {state['step']}); pass --resume to "
@@ -138,14 +137,17 @@ def train_phase(cfg: dict, phase_name: str, run_dir: str | Path, *, resume: bool
 
     def checkpoint(step: int, done: bool) -> None:
         if main:
-            s = {"phase": phase_name, "step": step, "total_steps": total, "train_seconds": {**state["train_seconds"], phase_name: seconds},
+            s = {"phase": phase_name, "step": step, "total_steps": total,
+                 "train_seconds": {**state["train_seconds"], phase_name: seconds},
                  "phases_done": state["phases_done"] + ([phase_name] if done else []), "hardware": hardware()}
-            keep = {f"{p}-final" for p in ORDER}
-            save_checkpoint(run_dir, pipe, phase.optimizers, s, keep=keep)
+            save_checkpoint(run_dir, pipe, phase.optimizers, s, keep={f"{p}-final" for p in ORDER})
             if done:  # kept for exports and warm starts after later phases move on
-                final = run_dir / "checkpoints" / f"{phase_name}-final"
-                shutil.rmtree(final, ignore_errors=True)
-                shutil.copytree(run_dir / "checkpoints" / f"{phase_name}-{step:07d}", final)
+                root = run_dir / "checkpoints"
+                tmp = root / f".{phase_name}-final.tmp"
+                shutil.rmtree(tmp, ignore_errors=True)
+                shutil.copytree(root / f"{phase_name}-{step:07d}", tmp)
+                shutil.rmtree(root / f"{phase_name}-final", ignore_errors=True)
+                tmp.rename(root / f"{phase_name}-final")
             log.flush()
         accelerator.wait_for_everyone()
 
