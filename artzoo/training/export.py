@@ -136,6 +136,8 @@ def export_pipeline(cfg: dict, run_dir: str | Path, out: str | Path, *, from_pha
         for t in pipe.transitions:  # an untrained θ would pass for a learned one: leave it out
             t.regularizer = None
     summary = training_summary(run_dir)
+    if state["phase"] in summary:  # the log may run ahead of the checkpoint; these weights are from here
+        summary[state["phase"]]["steps"] = state["step"]
     pipe.info = {"name": cfg["name"], "preset": cfg.get("preset"), "license": cfg["export"]["license"],
                  "phases": done, "steps": {p: s["steps"] for p, s in summary.items() if s["steps"]}}
     dtype = None if full_precision else getattr(torch, cfg["export"]["dtype"])
