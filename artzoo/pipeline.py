@@ -65,10 +65,6 @@ class Transition(nn.Module):
         return parts
 
 
-def _interpolate_z(z_a: torch.Tensor, z_b: torch.Tensor, t: float) -> torch.Tensor:
-    return (1 - t) * z_a + t * z_b
-
-
 class WorkflowPipeline(nn.Module):
     """A trained (or freshly built) workflow: stage names, channels, size and one `Transition` per step."""
 
@@ -247,7 +243,7 @@ class WorkflowPipeline(nn.Module):
     @staticmethod
     def interpolate(z_a: torch.Tensor, z_b: torch.Tensor, t: float) -> torch.Tensor:
         """Linear interpolation between two latent codes (t = 0 → z_a, 1 → z_b)."""
-        return _interpolate_z(z_a, z_b, t)
+        return (1 - t) * z_a + t * z_b
 
     def _render(self, wf: Workflow, start: int) -> None:
         """Regenerate stages start+1 … N from stage ``start`` with each transition's AdaIN + increment."""
