@@ -141,6 +141,9 @@ def test_export_loads(cfg, trained_run, tmp_path):
     card = (out / "README.md").read_text()
     assert card.startswith("---\nlicense: mit") and METRICS_MARKER in card and "| generation | 3 |" in card
     assert (out / "samples.png").is_file()
+    # Held-out examples for the app, aligned across stages.
+    examples = {stage: sorted(p.name for p in (out / "examples" / stage).glob("*.png")) for stage in pipe.stages}
+    assert examples["sketch"] and examples["sketch"] == examples["flat"] == examples["detail"]
     sketch = Image.open(Path(cfg["data"]["root"]) / "test/sketch/000.png")
     assert pipe.generate(sketch, seed=0).final.size == (SIZE, SIZE)
     # Before the regulariser phase there is nothing learned to publish: no θ in the folder.

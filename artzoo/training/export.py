@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import torch
@@ -143,8 +144,20 @@ def export_pipeline(cfg: dict, run_dir: str | Path, out: str | Path, *, from_pha
     dtype = None if full_precision else getattr(torch, cfg["export"]["dtype"])
     path = pipe.save_pretrained(out, dtype=dtype, include_discriminators=include_discriminators,
                                 model_card=model_card(cfg, pipe, summary, done))
-    fixed = batch_of(open_dataset(cfg, "test"), range(cfg["train"]["sample_rows"]))
+    test = open_dataset(cfg, "test")
+    _copy_examples(test, path, cfg["export"].get("examples", 8))
+    fixed = batch_of(test, range(cfg["train"]["sample_rows"]))
     # The grid from the exported weights as users will load them (fp16 rounding included).
     exported = WorkflowPipeline.from_pretrained(path)
     sample_grid(exported, fixed, n_z=cfg["train"]["sample_z"], seed=cfg["train"]["seed"]).save(path / "samples.png")
     return path
+
+
+def _copy_examples(test, path: Path, n: int) -> None:
+    """Held-out pictures of every stage for the app's example strips: examples/<stage>/<id>.png."""
+    step = max(1, len(test) // n)  # spread over the split rather than the first few ids
+    for sample_id in test.ids[::step][:n]:
+        for stage in test.stages:
+            folder = path / "examples" / stage
+            folder.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(test.root / test.split / stage / f"{sample_id}.png", folder / f"{sample_id}.png")
