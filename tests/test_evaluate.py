@@ -48,3 +48,17 @@ def test_evaluate_end_to_end(tiny_dir, tiny_data, tmp_path):
     assert "| AdaIN + learned reg. |" in (tmp_path / "res" / "tiny.md").read_text()
     for fig in ("methods", "steps", "fit_loss", "learned_w"):
         assert (tmp_path / "plots" / f"tiny_{fig}.png").stat().st_size > 1000
+
+
+def test_update_card_replaces_only_the_evaluation_section(tmp_path):
+    sys.path.insert(0, str(ROOT / "train"))
+    from evaluate import update_card
+
+    from artzoo.training.export import METRICS_MARKER
+
+    card = tmp_path / "README.md"
+    card.write_text(f"---\nlicense: mit\n---\n## Evaluation\n\n{METRICS_MARKER}\nNot evaluated yet.\n\n## Licence\nMIT\n")
+    update_card(card, "| method | L1 |\n")
+    update_card(card, "| method | L1 |\n|---|---|\n")  # idempotent: a rerun replaces the table
+    text = card.read_text()
+    assert "Not evaluated yet" not in text and text.count("| method | L1 |") == 1 and text.endswith("## Licence\nMIT\n")

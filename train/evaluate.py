@@ -136,6 +136,18 @@ def to_markdown(name: str, r: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def update_card(card: Path, table: str) -> None:
+    """Replace the evaluation section's body (after the metrics marker, up to the next heading)."""
+    from artzoo.training.export import METRICS_MARKER
+
+    text = card.read_text()
+    if METRICS_MARKER not in text:
+        raise SystemExit(f"{card} has no {METRICS_MARKER} marker to write the results under")
+    head, tail = text.split(METRICS_MARKER, 1)
+    rest = tail[tail.index("\n## "):] if "\n## " in tail else "\n"
+    card.write_text(f"{head}{METRICS_MARKER}\n{table}{rest}")
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--pipeline", required=True, help="zoo name or pipeline folder")
@@ -151,6 +163,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--perceptual", help="perceptual backbone for fitting (VGG-16 safetensors or a name)")
     p.add_argument("--out", type=Path, default=Path("results"))
     p.add_argument("--plots", type=Path, help="also write figures here (see train/plots.py)")
+    p.add_argument("--update-card", action="store_true",
+                   help="write the tables into the pipeline folder's model card (under its metrics marker)")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -167,6 +181,8 @@ def main(argv: list[str] | None = None) -> None:
     (args.out / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
     (args.out / f"{name}.md").write_text(to_markdown(name, results))
     print(to_markdown(name, results))
+    if args.update_card:
+        update_card(Path(args.pipeline) / "README.md", to_markdown(name, results))
     if args.plots:
         from plots import write_figures  # train/plots.py, beside this script
 
