@@ -163,6 +163,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--perceptual", help="perceptual backbone for fitting (VGG-16 safetensors or a name)")
     p.add_argument("--out", type=Path, default=Path("results"))
     p.add_argument("--plots", type=Path, help="also write figures here (see train/plots.py)")
+    p.add_argument("--methods", help=f"comma-separated subset of: {', '.join(METHODS)} (default: all)")
+    p.add_argument("--merge", action="store_true", help="add these methods to an existing results file")
     p.add_argument("--update-card", action="store_true",
                    help="write the tables into the pipeline folder's model card (under its metrics marker)")
     p.add_argument("--threads", type=int, default=2)
@@ -173,11 +175,22 @@ def main(argv: list[str] | None = None) -> None:
         pipe.set_perceptual(args.perceptual)
     extractor = InceptionV3Features.from_file(args.inception) if args.inception else None
     name = args.name or Path(args.pipeline).name
+    methods = METHODS
+    if args.methods:
+        unknown = [m for m in args.methods.split(",") if m not in METHODS]
+        if unknown:
+            raise SystemExit(f"unknown methods {unknown}; choose from {list(METHODS)}")
+        methods = {m: METHODS[m] for m in args.methods.split(",")}
     results = evaluate(pipe, args.data, limit=args.limit or None, train_limit=args.train_limit or None, steps=args.steps,
                        lr=args.lr, trials=args.trials, batch_size=args.batch_size, extractor=extractor,
-                       keep=4 if args.plots else 0)
+                       methods=methods, keep=4 if args.plots else 0)
     examples = results.pop("_examples", None)
     args.out.mkdir(parents=True, exist_ok=True)
+    previous = args.out / f"{name}.json"
+    if args.merge and previous.exists():  # same data, seed and settings: rows from an earlier run stay valid
+        merged = json.loads(previous.read_text())["methods"]
+        merged.update(results["methods"])
+        results["methods"] = {m: merged[m] for m in METHODS if m in merged}
     (args.out / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
     (args.out / f"{name}.md").write_text(to_markdown(name, results))
     print(to_markdown(name, results))
