@@ -180,8 +180,11 @@ def test_resume_gives_the_same_weights(cfg, tmp_path):
 def test_sigterm_checkpoints_and_exits(config_path, tmp_path):
     run = tmp_path / "run"
     cmd = [sys.executable, str(REPO / "train/train.py"), "--config", str(config_path), "--preset", "", "--phase",
-           "generation", "--run-dir", str(run), "--set", "generation.steps_joint=1000", "--set", "train.checkpoint_every=1000"]
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+           "generation", "--run-dir", str(run), "--set", "generation.steps_joint=1000", "--set", "train.checkpoint_every=1000",
+           "--set", "train.log_every=1"]
+    # One thread: two would mostly spin-wait on a loaded machine. No pipes: a full one would block the child.
+    proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, "OMP_NUM_THREADS": "1"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 240  # generous: CI machines may be loaded
     while not ((run / "log.jsonl").exists() and '"step"' in (run / "log.jsonl").read_text().split("\n", 1)[-1]):
         assert time.time() < deadline and proc.poll() is None
