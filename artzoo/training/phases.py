@@ -230,7 +230,9 @@ class RegularizerPhase(Phase):
                 grad, = torch.autograd.grad(fit, d0)
                 g = grad + w * delta.detach()  # the decay enters as in fitting: added to Δ's gradient
                 m_new, v_new = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g * g
-                step_ = c["inner_lr"] * (m_new / (1 - b1 ** k)) / ((v_new / (1 - b2 ** k)).sqrt() + eps)
+                # eps inside the root: sqrt'(0) is infinite, and AdaIN entries with zero gradient would turn
+                # θ's gradient into NaN through it.
+                step_ = c["inner_lr"] * (m_new / (1 - b1 ** k)) / (v_new / (1 - b2 ** k) + eps ** 2).sqrt()
                 delta_new = delta.detach() - step_
                 recon = F.l1_loss(gen.decode(content, adain + delta_new), target)
                 edited = gen.decode(content_edit, adain + delta_new)
