@@ -62,12 +62,10 @@ def write_figures(pipe, examples: dict, results: dict, out: Path, name: str, n: 
     rows, header = [], ["input"]
     for label, reg in regs:
         header += [f"{label} {s} steps" for s in steps]
-    for i in range(min(n, 2)):
-        row = [first_wf.targets[-1][i]]
-        for _, reg in regs:
-            for s in steps:
-                row.append(pipe.fit(examples[methods[0]][0], steps=s, regularizer=reg).images[-1][i])
-        rows.append(row)
+    few = pipe.decompose(first_wf.targets[-1][:2])  # rows are independent: fit only the two shown
+    fits = {(label, s): pipe.fit(few, steps=s, regularizer=reg) for label, reg in regs for s in steps}
+    for i in range(len(few.images[0])):
+        rows.append([first_wf.targets[-1][i]] + [fits[(label, s)].images[-1][i] for label, _ in regs for s in steps])
     grid(rows, header).save(out / f"{name}_steps.png")
 
     fig, axes = plt.subplots(1, len(pipe.stages) - 1, figsize=(5 * (len(pipe.stages) - 1), 3.5), squeeze=False)
