@@ -210,3 +210,24 @@ def test_accelerate_launch_data_parallel(config_path, tmp_path):
     assert records[0]["processes"] == 2
     assert [r["step"] for r in records if "event" not in r] == [1, 2, 3]  # only the main process logs
     WorkflowPipeline.from_pretrained(run / "checkpoints/inference-final/pipeline")
+
+
+def test_regularizer_step_survives_adain_entries_without_gradient(cfg):
+    """An AdaIN channel that nothing reads has a zero gradient; the unrolled Adam step must not turn
+    that into NaN θ gradients (it did, through sqrt'(0), on the first real run)."""
+    from accelerate import Accelerator
+
+    from artzoo.training.phases import RegularizerPhase
+
+    pipe = WorkflowPipeline.from_config(["sketch", "flat", "detail"], image_size=SIZE, preset="tiny",
+                                        discriminators=True, regularizer=True)
+    for t in pipe.transitions:
+        conv = t.generator.adain_blocks[0].conv1
+        conv.weight.data[0] = 0  # channel 0 is constant, so its AdaIN scale gets no gradient
+        conv.bias.data[0] = 0
+    phase = RegularizerPhase(pipe, cfg, Accelerator(cpu=True))
+    n = cfg["regularizer"]["batch_size"]
+    x = [torch.rand(n, 1, SIZE, SIZE) * 2 - 1, torch.rand(n, 3, SIZE, SIZE) * 2 - 1, torch.rand(n, 3, SIZE, SIZE) * 2 - 1]
+    logs = phase.step(x, 0)
+    assert np.isfinite(list(logs.values())).all()
+    assert all(torch.isfinite(t.regularizer.theta).all() for t in pipe.transitions)
