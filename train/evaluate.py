@@ -24,7 +24,7 @@ import torch
 
 from artzoo import WorkflowPipeline, zoo
 from artzoo.data import WorkflowDataset
-from artzoo.metrics import FeatureStats, InceptionV3Features, default_extractor, diversity, feature_stats, frechet_distance, kid
+from artzoo.metrics import InceptionV3Features, default_extractor, diversity, feature_stats, frechet_distance, kid
 
 # name → fit() arguments; None = decompose only. The decay values bracket the learned w (≈ 1e-3 at init).
 METHODS = {
