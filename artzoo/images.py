@@ -41,11 +41,17 @@ def open_image(source) -> Image.Image:
     """Open a path or file-like as a PIL image, with a clear error for anything that is not one."""
     if isinstance(source, (str, os.PathLike)) and not Path(source).exists():
         raise ArtzooError(f"no such file: {source}")
-    Image.MAX_IMAGE_PIXELS = None  # we check the size ourselves, with a friendlier message
     try:
-        image = Image.open(source)
-        image.load()
+        image = Image.open(source)  # reads the header only: the size is known before any decoding
+    except Image.DecompressionBombError as e:
+        raise ArtzooError(f"image is far over the {MAX_PIXELS / 1e6:.0f} MP limit ({e}): scale it down first") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        name = source if isinstance(source, (str, os.PathLike)) else "input"
+        raise ArtzooError(f"{name} is not a readable image ({e.__class__.__name__}: {e})") from None
+    _check_size(*image.size)  # before load(): a huge canvas must not be decoded into memory
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError) as e:
         name = source if isinstance(source, (str, os.PathLike)) else "input"
         raise ArtzooError(f"{name} is not a readable image ({e.__class__.__name__}: {e})") from None
     return image

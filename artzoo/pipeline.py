@@ -420,16 +420,14 @@ class WorkflowPipeline(nn.Module):
         if z is not None:
             if k == 0:
                 raise ArtzooError(f"stage '{self.stages[0]}' is the input: it has no latent; pass image= instead")
-            zk = self._z_per_transition([z if j == k - 1 else wf.z[j] for j in range(len(self.transitions))], None)[k - 1]
+            zs = list(wf.z)
+            zs[k - 1] = z
+            zk = self._z_per_transition(zs, None)[k - 1]  # validates the new code's size
             wf.z[k - 1] = zk
             wf.adain[k - 1] = self.transitions[k - 1].generator.adain_params(zk)
-            if image is None:
-                self._render_one(wf, k - 1)
-        self._render(wf, k)
+        # A new image is kept as given; a new z regenerates its own stage first.
+        self._render(wf, k if image is not None else k - 1)
         return wf
-
-    def _render_one(self, wf: Workflow, i: int) -> None:
-        wf.images[i + 1] = self.transitions[i].generator(wf.images[i], adain=wf.adain[i] + wf.delta[i])
 
     def fit_hints(self, workflow: Workflow, stage: int | str, hints, mask=None, steps: int = 40, lr: float = 0.1,
                   keep_weight: float = 0.2, progress: ProgressFn | None = None) -> Workflow:
