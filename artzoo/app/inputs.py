@@ -57,20 +57,26 @@ def _unreadable(error: Exception) -> gr.Error:
                     "use a PNG, JPEG or WebP picture", print_exception=False)
 
 
+def _checked(preprocess, payload, paths: list[str]):
+    """Size-check the uploaded files, then run Gradio's preprocessing with its failures made readable."""
+    for path in paths:
+        _check_pixels(path)
+    try:
+        return preprocess(payload)
+    except gr.Error:
+        raise
+    except Exception as e:
+        raise _unreadable(e) from None
+
+
 class CheckedImage(gr.Image):
     """`gr.Image` whose unreadable or oversized uploads get a clear message instead of a bare 'Error'."""
 
     is_template = True  # rendered by the stock Image front end
 
     def preprocess(self, payload):
-        if payload is not None and payload.path:
-            _check_pixels(payload.path)
-        try:
-            return super().preprocess(payload)
-        except gr.Error:
-            raise
-        except Exception as e:
-            raise _unreadable(e) from None
+        paths = [payload.path] if payload is not None and payload.path else []
+        return _checked(super().preprocess, payload, paths)
 
 
 class CheckedImageEditor(gr.ImageEditor):
@@ -79,16 +85,8 @@ class CheckedImageEditor(gr.ImageEditor):
     is_template = True  # rendered by the stock ImageEditor front end
 
     def preprocess(self, payload):
-        if payload is not None:
-            for part in [payload.background, payload.composite, *(payload.layers or [])]:
-                if part is not None and getattr(part, "path", None):
-                    _check_pixels(part.path)
-        try:
-            return super().preprocess(payload)
-        except gr.Error:
-            raise
-        except Exception as e:
-            raise _unreadable(e) from None
+        parts = [] if payload is None else [payload.background, payload.composite, *(payload.layers or [])]
+        return _checked(super().preprocess, payload, [p.path for p in parts if p is not None and getattr(p, "path", None)])
 
 
 def _is_grey(rgb: Image.Image) -> bool:
