@@ -139,7 +139,7 @@ def test_export_loads(cfg, trained_run, tmp_path):
     assert pipe.stages == ["sketch", "flat", "detail"] and pipe.image_size == SIZE
     assert all(t.regularizer is not None and not t.discriminators for t in pipe.transitions)
     card = (out / "README.md").read_text()
-    assert card.startswith("---\nlicense: mit") and METRICS_MARKER in card and "| generation | 3 |" in card
+    assert card.startswith("---\nlicense: mit") and METRICS_MARKER in card and "| 1 | generation | 3 |" in card
     assert (out / "samples.png").is_file()
     # Held-out examples for the app, aligned across stages.
     examples = {stage: sorted(p.name for p in (out / "examples" / stage).glob("*.png")) for stage in pipe.stages}
@@ -159,6 +159,15 @@ def test_init_from_warm_starts(cfg, trained_run, tmp_path):
     warm = WorkflowPipeline.from_pretrained(latest_checkpoint(run) / "pipeline")
     src = WorkflowPipeline.from_pretrained(published)
     assert torch.equal(warm.transitions[1].generator.head.weight, src.transitions[1].generator.head.weight)
+    # Further training, exported: the card and the index count both runs.
+    cfg["generation"]["steps_joint"] = 2
+    assert train_phase(cfg, "generation", tmp_path / "warm2", init_from=str(published)) == 0
+    out = export_pipeline(cfg, tmp_path / "warm2", tmp_path / "pub2")
+    info = WorkflowPipeline.from_pretrained(out).info
+    assert [run["from"] for run in info["training"]] == [None, str(published)]
+    assert info["steps"]["generation"] == src.info["steps"]["generation"] + 2
+    card = (out / "README.md").read_text()
+    assert f"| 2 (warm start from `{published}`) | generation | 2 |" in card and "| 1 | inference |" in card
 
 
 def final_weights(run: Path) -> dict[str, torch.Tensor]:

@@ -26,6 +26,7 @@ from .phases import PHASES
 from .samples import sample_grid
 
 ORDER = ("inference", "generation", "regularizer")
+INIT_RECORD = "init.json"  # in a warm-started run folder: the source pipeline and its training info
 
 
 def hardware() -> str:
@@ -65,6 +66,7 @@ def build_pipeline(cfg: dict, stages: list[str], channels: list[int], init_from:
             dst = t_dst.components()
             for kind, module in t_src.components().items():
                 dst[kind].load_state_dict(module.state_dict())
+        pipe.info = src.info  # until export replaces it: what the source was trained with
     return pipe
 
 
@@ -103,6 +105,11 @@ def train_phase(cfg: dict, phase_name: str, run_dir: str | Path, *, resume: bool
     state = read_state(ckpt) if ckpt else {"phases_done": [], "train_seconds": {}}
     if ckpt is None:
         pipe = build_pipeline(cfg, list(ds.stages), list(ds.channels), init_from)
+        if init_from and main:  # the export's model card counts the source's training too
+            run_dir.mkdir(parents=True, exist_ok=True)
+            tmp = run_dir / ".init.json.tmp"
+            tmp.write_text(json.dumps({"from": str(init_from), "info": pipe.info}, indent=1) + "\n")
+            os.replace(tmp, run_dir / INIT_RECORD)
     else:
         if init_from:
             raise ArtzooError(f"{run_dir} already has checkpoints: --init-from only starts a new run")
