@@ -1,6 +1,7 @@
 """train/evaluate.py end to end: a tiny pipeline on a tiny dataset built by the real folder recipe."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -30,10 +31,14 @@ def tiny_data(tmp_path_factory):
 
 
 def test_evaluate_end_to_end(tiny_dir, tiny_data, tmp_path):
+    from artzoo.training.export import METRICS_MARKER
+
+    pipeline = shutil.copytree(tiny_dir, tmp_path / "tiny")
+    (pipeline / "README.md").write_text(f"# tiny\n\n## Evaluation\n\n{METRICS_MARKER}\nNot evaluated yet.\n\n## Licence\n")
     result = subprocess.run(
-        [sys.executable, str(ROOT / "train" / "evaluate.py"), "--pipeline", str(tiny_dir), "--data", str(tiny_data),
+        [sys.executable, str(ROOT / "train" / "evaluate.py"), "--pipeline", str(pipeline), "--data", str(tiny_data),
          "--steps", "3", "--trials", "2", "--limit", "4", "--train-limit", "20", "--out", str(tmp_path / "res"),
-         "--plots", str(tmp_path / "plots"), "--threads", "1"],
+         "--plots", str(tmp_path / "plots"), "--threads", "1", "--update-card"],
         capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     r = json.loads((tmp_path / "res" / "tiny.json").read_text())
@@ -48,6 +53,10 @@ def test_evaluate_end_to_end(tiny_dir, tiny_data, tmp_path):
     assert "| AdaIN + learned reg. |" in (tmp_path / "res" / "tiny.md").read_text()
     for fig in ("methods", "steps", "fit_loss", "learned_w"):
         assert (tmp_path / "plots" / f"tiny_{fig}.png").stat().st_size > 1000
+    # The card gets the tables and the decompose → fit → edit figure, copied into the pipeline folder.
+    card = (pipeline / "README.md").read_text()
+    assert "| AdaIN + learned reg. |" in card and "](evaluation.png)" in card and "Not evaluated yet" not in card
+    assert (pipeline / "evaluation.png").read_bytes() == (tmp_path / "plots" / "tiny_methods.png").read_bytes()
 
 
 def test_update_card_replaces_only_the_evaluation_section(tmp_path):

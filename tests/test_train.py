@@ -141,6 +141,12 @@ def test_export_loads(cfg, trained_run, tmp_path):
     card = (out / "README.md").read_text()
     assert card.startswith("---\nlicense: mit") and METRICS_MARKER in card and "| 1 | generation | 3 |" in card
     assert (out / "samples.png").is_file()
+    # Generation by stages: sketch | flat candidates | detail candidates, per held-out row.
+    stages = np.asarray(Image.open(out / "stages.png"))
+    cell = SIZE + 2
+    assert stages.shape == (cfg["train"]["sample_rows"] * cell + 2, (1 + 2 * cfg["train"]["sample_z"]) * cell + 2, 3)
+    flat_1, flat_2 = (stages[2:2 + SIZE, 2 + c * cell:2 + c * cell + SIZE] for c in (1, 2))
+    assert not np.array_equal(flat_1, flat_2)  # candidates use different z
     # Held-out examples for the app, aligned across stages.
     examples = {stage: sorted(p.name for p in (out / "examples" / stage).glob("*.png")) for stage in pipe.stages}
     assert examples["sketch"] and examples["sketch"] == examples["flat"] == examples["detail"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -194,12 +195,18 @@ def main(argv: list[str] | None = None) -> None:
     (args.out / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
     (args.out / f"{name}.md").write_text(to_markdown(name, results))
     print(to_markdown(name, results))
-    if args.update_card:
-        update_card(Path(args.pipeline) / "README.md", to_markdown(name, results))
     if args.plots:
         from plots import write_figures  # train/plots.py, beside this script
 
         write_figures(pipe, examples, results, args.plots, name)
+    if args.update_card:
+        table = to_markdown(name, results)
+        if args.plots:  # the card's decompose → fit → edit figure travels with the pipeline folder
+            shutil.copyfile(args.plots / f"{name}_methods.png", Path(args.pipeline) / "evaluation.png")
+            table += ("\n![decompose, fit, edit](evaluation.png)\n\n`evaluation.png`: per held-out picture (row): "
+                      "the input, its inferred earlier stages, its reconstruction after fitting with each method, "
+                      "then an edit (one stage's z resampled, later stages re-rendered) after each method's fit.\n")
+        update_card(Path(args.pipeline) / "README.md", table)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from ..errors import ArtzooError
 from ..pipeline import WorkflowPipeline
 from .checkpoint import latest_checkpoint, read_state
 from .loop import INIT_RECORD, ORDER, batch_of, open_dataset
-from .samples import sample_grid
+from .samples import sample_grid, stage_grid
 
 METRICS_MARKER = "<!-- artzoo:metrics -->"
 
@@ -95,9 +95,15 @@ artzoo's implementation of Tseng et al., "Modeling Artistic Workflows for Image 
 (ECCV 2020). Per transition: a multimodal generator G (z → AdaIN), a latent encoder E and an inference
 net I that goes back a stage; {reg}.
 
+![generation by stages](stages.png)
+
+`stages.png`, generation by stages from held-out sketches: one sketch per row, then {cfg['train']['sample_z']}
+candidates (random z) for the {pipe.stages[1]} stage, then {cfg['train']['sample_z']} candidates for the next stage
+from the first of them, and so on.
+
 ![samples](samples.png)
 
-`samples.png`: one test picture per row: its sketch, then every later stage for {cfg['train']['sample_z']}
+`samples.png`: one held-out picture per row: its sketch, then every later stage for {cfg['train']['sample_z']}
 random latents (each carried through all transitions), then the real final stage and the earlier stages
 inferred back from it.
 
@@ -178,6 +184,7 @@ def export_pipeline(cfg: dict, run_dir: str | Path, out: str | Path, *, from_pha
     # The grid from the exported weights as users will load them (fp16 rounding included).
     exported = WorkflowPipeline.from_pretrained(path)
     sample_grid(exported, fixed, n_z=cfg["train"]["sample_z"], seed=cfg["train"]["seed"]).save(path / "samples.png")
+    stage_grid(exported, fixed[0], n_z=cfg["train"]["sample_z"], seed=cfg["train"]["seed"]).save(path / "stages.png")
     return path
 
 
