@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 import artzoo
@@ -46,6 +47,17 @@ def test_published_pipeline_reproduces_its_reference_outputs():
         got = np.asarray(image, dtype=np.float32)
         # fp16 weights run in fp32 everywhere, so only BLAS summation order differs between machines.
         assert np.abs(got - reference).mean() < 1.0 and np.abs(got - reference).max() <= 24, key
+
+
+def test_the_app_offers_it_by_default_with_its_held_out_examples():
+    pytest.importorskip("gradio")
+    from artzoo.app.pipelines import PipelineRegistry
+
+    registry = PipelineRegistry()  # the app's default: the bundled checkpoints folder
+    assert registry.names[0] == NAME and not registry.untrained and not registry.problems
+    for k, stage in enumerate(registry.get(NAME).stages):
+        examples = registry.examples(NAME, k)
+        assert len(examples) >= 4 and all(p.parent == pipe_folder() / "examples" / stage for p in examples)
 
 
 if __name__ == "__main__" and "--update" in sys.argv:
