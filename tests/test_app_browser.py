@@ -1,13 +1,15 @@
 """The app in headless Chromium: draw, generate, pick a candidate; upload and decompose; redraw.
 
-Runs against the "untrained demo" (an empty checkpoints folder), the page a visitor sees before any
-pipeline is published, with its bundled examples. Screenshots of each tab go to $ARTZOO_SCREENSHOTS
-(default: the test's temporary folder); docs/screenshots/ holds copies.
+Runs twice: against the bundled checkpoints folder (the published fluent-emoji pipeline, what a visitor
+sees) and against an empty one (the clearly labelled "untrained demo", with bundled examples).
+Screenshots of each tab go to $ARTZOO_SCREENSHOTS (default: the test's temporary folder), the demo's
+prefixed "demo-"; docs/screenshots/ holds copies of the published pipeline's.
 """
 
 import os
 import shutil
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -23,29 +25,38 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 TIMEOUT_MS = 90_000
 
 
+@pytest.fixture(scope="module", params=["published", "demo"])
+def variant(request) -> str:
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def url(tmp_path_factory):
-    with serve(tmp_path_factory.mktemp("empty-checkpoints")) as address:
+def url(variant, tmp_path_factory):
+    from artzoo import zoo
+
+    checkpoints = zoo.checkpoints_dir() if variant == "published" else tmp_path_factory.mktemp("empty-checkpoints")
+    with serve(checkpoints) as address:
         yield address
 
 
 @pytest.fixture(scope="module")
-def page(url):
+def page(variant, url):
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1280, "height": 1400})
         page.set_default_timeout(TIMEOUT_MS)
         page.goto(url, wait_until="domcontentloaded")
-        page.wait_for_selector("text=untrained demo")
+        page.wait_for_selector("text=stages sketch → flat → detail")  # the chosen pipeline's description
+        assert ("untrained demo" in page.content()) == (variant == "demo")
         yield page
         browser.close()
 
 
 @pytest.fixture(scope="module")
-def shots(tmp_path_factory) -> Path:
+def shots(variant, tmp_path_factory) -> Callable[[str], Path]:
     folder = Path(os.environ.get("ARTZOO_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
     folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return lambda name: folder / (name if variant == "published" else f"demo-{name}")
 
 
 def wait_for_text(page, elem_id: str, text: str) -> str:
@@ -77,14 +88,16 @@ def test_generate_tab(page, shots):
     assert page.locator("#candidates-1 .thumbnail-item").count() == 4
     page.locator("#candidates-1 .thumbnail-item").nth(2).click()  # fix candidate #3 of the flat stage
     wait_for_text(page, "generate-status", "Chosen candidates: #3, #1")
-    screenshot(page, shots / "1-generate.png")
+    screenshot(page, shots("1-generate.png"))
 
 
-def test_decompose_tab(page, shots):
+def test_decompose_tab(variant, page, shots):
+    from artzoo import zoo
     from artzoo.app.pipelines import BUNDLED_EXAMPLES
 
     page.get_by_role("tab", name="2 · Decompose and edit").click()
-    upload = sorted((BUNDLED_EXAMPLES / "detail").glob("*.png"))[0]
+    examples = zoo.checkpoints_dir() / "fluent-emoji" / "examples" if variant == "published" else BUNDLED_EXAMPLES
+    upload = sorted((examples / "detail").glob("*.png"))[-1]
     page.locator("#artwork input[type=file]").set_input_files(str(upload))
     page.wait_for_selector("#artwork img")
     page.get_by_role("button", name="Decompose & fit").click()
@@ -93,7 +106,7 @@ def test_decompose_tab(page, shots):
     page.wait_for_function("document.querySelectorAll('#painter canvas').length > 0")
     page.get_by_role("button", name="Apply new latent").click()
     wait_for_text(page, "edit-status", "Resampled")
-    screenshot(page, shots / "2-decompose-and-edit.png")
+    screenshot(page, shots("2-decompose-and-edit.png"))
 
 
 def test_redraw_tab(page, shots):
@@ -105,4 +118,4 @@ def test_redraw_tab(page, shots):
     stroke(page, page.locator("#new-sketch canvas").first, [(0.3, 0.3), (0.7, 0.7)])  # change it
     page.get_by_role("button", name="Redraw with the reference's look").click()
     wait_for_text(page, "redraw-status", "Redrawn")
-    screenshot(page, shots / "3-sketch-redraw.png")
+    screenshot(page, shots("3-sketch-redraw.png"))
