@@ -13,14 +13,13 @@ from __future__ import annotations
 import os
 import random
 from pathlib import Path
-from typing import Callable
-
 import torch
 from torch import nn
 import torch.nn.functional as F
 
-from . import hub
+from . import fitting, hub
 from .errors import ArtzooError
+from .fitting import ProgressFn
 from .images import Placement, load_for_model, to_pil
 from .models import (DiscriminatorConfig, GeneratorConfig, InferenceNetConfig, LatentEncoderConfig, LearnedRegularizer,
                      LatentEncoder, MultiScaleDiscriminator, InferenceNet, RegularizerConfig, StageGenerator)
@@ -41,7 +40,6 @@ PRESETS = {
                   inf=dict(base_channels=64, max_channels=512), disc=dict(base_channels=64, n_layers=4)),
 }
 DISCRIMINATORS = ("disc_encoded", "disc_random", "disc_inference")
-ProgressFn = Callable[[int, int, str, float], None]
 
 
 class Transition(nn.Module):
@@ -316,22 +314,11 @@ class WorkflowPipeline(nn.Module):
         self._render(wf, 0)
         return wf
 
-    def _decay(self, i: int, regularizer) -> torch.Tensor | None:
-        if regularizer is None:
-            return None
-        if regularizer == "learned":
-            reg = self.transitions[i].regularizer
-            if reg is None:
-                raise ArtzooError("this pipeline has no learned regulariser; use regularizer=None or a "
-                                  "weight-decay value")
-            return reg().detach()
-        if isinstance(regularizer, (int, float)) and not isinstance(regularizer, bool) and regularizer >= 0:
-            return torch.full((self.transitions[i].generator.num_adain_params,), float(regularizer), device=self.device)
-        raise ArtzooError(f"regularizer must be None, a non-negative weight decay or 'learned', got {regularizer!r}")
-
-    def fit(self, workflow: Workflow, steps: int = 60, lr: float = 0.1, regularizer=None,
-            perceptual_weight: float = 1.0, progress: ProgressFn | None = None, variable: str = "adain") -> Workflow:
-        """AdaIN optimisation (the paper's Algorithm 1): make the regenerated stages match the targets.
+    def fit(self, workflow: Workflow, steps: int = fitting.FIT_STEPS, lr: float = fitting.FIT_LR, regularizer=None,
+            perceptual_weight: float = fitting.PERCEPTUAL_WEIGHT, progress: ProgressFn | None = None,
+            variable: str = "adain") -> Workflow:
+        """AdaIN optimisation (the paper's Algorithm 1, `artzoo.fitting`): make the regenerated stages
+        match the targets.
 
         Stage by stage from the first transition, an increment Δ added to the AdaIN vector is optimised
         with Adam (generator frozen) to minimise L1 + ``perceptual_weight`` × perceptual distance to the
@@ -348,50 +335,36 @@ class WorkflowPipeline(nn.Module):
             raise ArtzooError(f"steps must be ≥ 0, got {steps}")
         if variable not in ("adain", "latent"):
             raise ArtzooError(f"variable must be 'adain' or 'latent', got {variable!r}")
+        regularizer = fitting.parse_regularizer(regularizer)
         if variable == "latent" and regularizer is not None:
             raise ArtzooError("weight decay regularises AdaIN increments; use regularizer=None with variable='latent'")
         wf = workflow.copy()
-        total, done = steps * len(self.transitions), 0
+        total = steps * len(self.transitions)
         for i, t in enumerate(self.transitions):
             g = t.generator
-            decay = self._decay(i, regularizer)
+            decay = fitting.decay_weights(regularizer, g.num_adain_params, t.regularizer, self.device)
             name = self.stages[i + 1]
             batch = wf.images[i].shape[0]
             with torch.no_grad():
                 content = g.encode_content(wf.images[i])  # independent of Δ: once per stage
-                target = wf.targets[i + 1]
-                target_features = self.perceptual.features(target)
+                objective = fitting.FitObjective(wf.targets[i + 1], self.perceptual, perceptual_weight)
             if variable == "adain":
-                var = wf.delta[i].expand(batch, -1).clone()
-                render = lambda v: g.decode(content, wf.adain[i] + v)  # noqa: E731
+                init = wf.delta[i].expand(batch, -1)
+                loss = lambda v: objective(g.decode(content, wf.adain[i] + v))  # noqa: E731
             else:
-                var = wf.z[i].expand(batch, -1).clone()
-                render = lambda v: g.decode(content, g.adain_params(v) + wf.delta[i])  # noqa: E731
-            var.requires_grad_(True)
-            opt = torch.optim.Adam([var], lr=lr)
-            history = []
-            for _ in range(steps):
-                out = render(var)
-                per_sample = (out - target).abs().flatten(1).mean(1) + perceptual_weight * self.perceptual(
-                    out, target_features=target_features)
-                opt.zero_grad(set_to_none=False)
-                per_sample.sum().backward()  # a sum: each row's gradient is its own, whatever the batch
-                if decay is not None:
-                    var.grad += decay * var.detach()
-                opt.step()
-                history.append(per_sample.mean().item())
-                done += 1
-                if progress is not None:
-                    progress(done, total, name, history[-1])
-            if variable == "adain":
-                wf.delta[i] = var.detach()
-            else:
-                wf.z[i] = var.detach()
-                with torch.no_grad():
-                    wf.adain[i] = g.adain_params(wf.z[i])
-            wf.loss_history[name] = wf.loss_history.get(name, []) + history
+                init = wf.z[i].expand(batch, -1)
+                loss = lambda v: objective(g.decode(content, g.adain_params(v) + wf.delta[i]))  # noqa: E731
+
+            report = None if progress is None else (  # noqa: E731
+                lambda step, value, done=i * steps, name=name: progress(done + step, total, name, value))
+            result, history = fitting.optimise(loss, init, steps, lr, decay, report)
             with torch.no_grad():
+                if variable == "adain":
+                    wf.delta[i] = result
+                else:
+                    wf.z[i], wf.adain[i] = result, g.adain_params(result)
                 wf.images[i + 1] = g.decode(content, wf.adain[i] + wf.delta[i])
+            wf.loss_history[name] = wf.loss_history.get(name, []) + history
         return wf
 
     @torch.no_grad()
@@ -454,28 +427,22 @@ class WorkflowPipeline(nn.Module):
             raise ArtzooError("no colour hints found: scribble some colour (or pass a mask)")
         m = m[None, None].float()
         wf = workflow.copy()
-        t = self.transitions[k - 1]
+        g = self.transitions[k - 1].generator
         with torch.no_grad():
-            content = t.generator.encode_content(wf.images[k - 1])
+            content = g.encode_content(wf.images[k - 1])
             current = wf.images[k].clone()
-        delta = wf.delta[k - 1].clone().requires_grad_(True)
-        opt = torch.optim.Adam([delta], lr=lr)
-        history = []
-        for step in range(steps):
-            out = t.generator.decode(content, wf.adain[k - 1] + delta)
+
+        def loss(delta: torch.Tensor) -> torch.Tensor:
+            out = g.decode(content, wf.adain[k - 1] + delta)
             err = (out - target).abs() * m
             keep = (out - current).abs() * (1 - m)
-            loss = err.sum() / (3 * m.sum()) + keep_weight * keep.sum() / (3 * (1 - m).sum()).clamp_min(1)
-            opt.zero_grad(set_to_none=False)
-            loss.backward()
-            opt.step()
-            history.append(loss.item())
-            if progress is not None:
-                progress(step + 1, steps, self.stages[k], history[-1])
-        wf.delta[k - 1] = delta.detach()
+            return (err.sum() / (3 * m.sum()) + keep_weight * keep.sum() / (3 * (1 - m).sum()).clamp_min(1))[None]
+
+        report = None if progress is None else lambda step, value: progress(step, steps, self.stages[k], value)  # noqa: E731
+        wf.delta[k - 1], history = fitting.optimise(loss, wf.delta[k - 1], steps, lr, progress=report)
         wf.loss_history[f"hints:{self.stages[k]}"] = history
         with torch.no_grad():
-            wf.images[k] = t.generator.decode(content, wf.adain[k - 1] + wf.delta[k - 1])
+            wf.images[k] = g.decode(content, wf.adain[k - 1] + wf.delta[k - 1])
             self._render(wf, k)
         return wf
 

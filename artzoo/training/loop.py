@@ -59,9 +59,12 @@ def build_pipeline(cfg: dict, stages: list[str], channels: list[int], init_from:
                                         regularizer=True, seed=cfg["train"]["seed"], overrides=m.get("overrides"))
     if init_from:
         # Warm start: published pipelines may lack discriminators/regulariser; those stay fresh.
+        # Stage names may differ (transfer from another data set, e.g. fluent-emoji's flat →
+        # fluent-3d's rough): what must agree is the chain's shape, so every tensor fits.
         src = WorkflowPipeline.from_pretrained(init_from)
-        if src.stages != pipe.stages or src.channels != pipe.channels:
-            raise ArtzooError(f"{init_from} models stages {src.stages}, the data has {pipe.stages}")
+        if src.channels != pipe.channels:
+            raise ArtzooError(f"{init_from} models stages {src.stages} with channels {src.channels}, "
+                              f"the data has {pipe.stages} with channels {pipe.channels}")
         for t_src, t_dst in zip(src.transitions, pipe.transitions):
             dst = t_dst.components()
             for kind, module in t_src.components().items():

@@ -14,6 +14,7 @@ from torch import nn
 import torch.nn.functional as F
 from torch.func import functional_call
 
+from .. import fitting
 from .losses import hinge_d, hinge_g, kl_normal, mode_seeking
 
 
@@ -188,9 +189,10 @@ class RegularizerPhase(Phase):
     """Learned AdaIN weight decay w = 0.01·softplus(θ) (the paper's Algorithm 2), per transition.
 
     Each step is one outer iteration: sample 0 of the batch is the pair to fit, sample 1's stage i is
-    "the edit", the batch's stage i+1 are real images for the discriminator copy. The inner loop runs
-    Adam on Δ (the AdaIN increment) with decay w; after every inner step, θ gets the gradient of
-    recon + adversarial meta-loss through that one step (earlier Δ and Adam moments are constants).
+    "the edit", the batch's stage i+1 are real images for the discriminator copy. The inner loop is
+    Algorithm 1 itself (`artzoo.fitting`: the same objective and Adam step as `WorkflowPipeline.fit`)
+    with decay w; after every inner step, θ gets the gradient of recon + adversarial meta-loss through
+    that one step (earlier Δ and Adam moments are constants).
     """
 
     name = "regularizer"
@@ -203,6 +205,7 @@ class RegularizerPhase(Phase):
         self.total_steps = c["outer_steps"]
         self.regs = [t.regularizer for t in pipe.transitions]
         self.opt_theta = self.adam("regularizer", parameters(self.regs), lr=c["lr"])
+        self.last_delta: list[torch.Tensor | None] = [None] * len(self.regs)  # each transition's last inner fit
 
     def step(self, x: list[torch.Tensor], step: int) -> dict[str, float]:
         c = self.c
@@ -214,26 +217,18 @@ class RegularizerPhase(Phase):
             with torch.no_grad():
                 adain = gen.adain_params(t.latent_encoder(target)[0])
                 content, content_edit = gen.encode_content(x[i][:1]), gen.encode_content(x[i][1:2])
-                target_features = self.pipe.perceptual.features(target) if c["perceptual_weight"] else None
+                # Algorithm 1's own objective and Adam step (artzoo.fitting): θ learns a decay for the
+                # fit that users run, not for a copy of it.
+                objective = fitting.FitObjective(target, self.pipe.perceptual, c["perceptual_weight"])
+            fit_loss = lambda d: objective(gen.decode(content, adain + d))  # noqa: E731
             # A fresh copy of the stage critic each outer iteration, trained on the edits as they drift.
             disc = copy.deepcopy(t.discriminators["disc_encoded"]).requires_grad_(False)
             opt_d = torch.optim.Adam(disc.parameters(), lr=self.cfg["train"]["lr"], betas=tuple(self.cfg["train"]["betas"]))
-            delta, m, v = torch.zeros_like(adain), torch.zeros_like(adain), torch.zeros_like(adain)
-            b1, b2, eps = 0.9, 0.999, 1e-8
-            for k in range(1, c["inner_steps"] + 1):
-                w = t.regularizer()
-                d0 = delta.requires_grad_(True)
-                out = gen.decode(content, adain + d0)
-                fit = F.l1_loss(out, target)
-                if c["perceptual_weight"]:
-                    fit = fit + c["perceptual_weight"] * self.pipe.perceptual(out, target_features=target_features)
-                grad, = torch.autograd.grad(fit, d0)
-                g = grad + w * delta.detach()  # the decay enters as in fitting: added to Δ's gradient
-                m_new, v_new = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g * g
-                # eps inside the root: sqrt'(0) is infinite, and AdaIN entries with zero gradient would turn
-                # θ's gradient into NaN through it.
-                step_ = c["inner_lr"] * (m_new / (1 - b1 ** k)) / (v_new / (1 - b2 ** k) + eps ** 2).sqrt()
-                delta_new = delta.detach() - step_
+            delta, state = torch.zeros_like(adain), fitting.AdamState.zeros_like(adain)
+            for _ in range(c["inner_steps"]):
+                _, grad = fitting.loss_and_grad(fit_loss, delta)
+                # The new Δ depends on θ through w: the meta-gradient flows through this one step.
+                delta_new, state = fitting.adam_step(delta, grad, state, c["inner_lr"], t.regularizer())
                 recon = F.l1_loss(gen.decode(content, adain + delta_new), target)
                 edited = gen.decode(content_edit, adain + delta_new)
                 adv = hinge_g(disc(edited))
@@ -244,7 +239,8 @@ class RegularizerPhase(Phase):
                 d.backward()
                 opt_d.step()
                 disc.requires_grad_(False)
-                delta, m, v = delta_new.detach(), m_new.detach(), v_new.detach()
+                delta, state = delta_new.detach(), state.detach()
+            self.last_delta[i] = delta
             w = t.regularizer().detach()
             logs.update({f"R{i}/recon": recon.item(), f"R{i}/adv": adv.item(), f"R{i}/d": d.item(),
                          f"R{i}/w_mean": w.mean().item(), f"R{i}/delta": delta.abs().mean().item()})
