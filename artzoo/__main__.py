@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from .errors import ArtzooError
+from .fitting import FIT_STEPS, parse_regularizer
 from .images import to_pil
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
@@ -47,15 +48,14 @@ def _write(workflow, folder: Path, original_size: bool, prefix: str = "") -> Non
     workflow_gif(images, folder / f"{prefix}workflow.gif")
 
 
-def _regularizer(text: str):
-    if text == "none":
-        return None
-    if text == "learned":
-        return "learned"
-    try:
-        return float(text)
-    except ValueError:
-        raise ArtzooError(f"--regularizer must be none, learned or a number, got {text!r}") from None
+def _checked(parse):
+    """An argparse type from a parser that raises ArtzooError: its message becomes the usage error."""
+    def convert(text: str):
+        try:
+            return parse(text)
+        except ArtzooError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+    return convert
 
 
 def _progress(files: list[Path], what: str):
@@ -90,7 +90,7 @@ def cmd_decompose(args) -> None:
         wf = pipe.decompose(f)
         before = pipe.reconstruction_error(wf)
         if args.fit_steps:
-            wf = pipe.fit(wf, steps=args.fit_steps, regularizer=_regularizer(args.regularizer))
+            wf = pipe.fit(wf, steps=args.fit_steps, regularizer=args.regularizer)
         out = Path(args.out) / f.stem if len(files) > 1 else Path(args.out)
         _write(wf, out, args.original_size)
         for k, (name, target) in enumerate(zip(wf.stages, wf.targets)):
@@ -139,8 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("decompose", help="finished picture(s) → earlier stages, latents, fitted reconstruction")
     common(d, "an artwork image or a folder of them")
-    d.add_argument("--fit-steps", type=int, default=60, help="AdaIN fitting steps per stage (0: no fit)")
-    d.add_argument("--regularizer", default="learned", help="none, learned, or a weight-decay value")
+    d.add_argument("--fit-steps", type=int, default=FIT_STEPS, help="AdaIN fitting steps per stage (0: no fit)")
+    d.add_argument("--regularizer", default="learned", type=_checked(parse_regularizer),
+                   help="none, learned, or a weight-decay value")
     d.set_defaults(func=cmd_decompose)
 
     e = sub.add_parser("edit", help="change one stage of a saved workflow; later stages follow")

@@ -12,17 +12,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "train"))
-from evaluate import load_stage  # noqa: E402
-
-from artzoo import WorkflowPipeline  # noqa: E402
-from artzoo.metrics import default_extractor, feature_stats, frechet_distance  # noqa: E402
+from artzoo import WorkflowPipeline
+from artzoo.evaluation import load_stage
+from artzoo.metrics import default_extractor, feature_stats, frechet_distance
 
 
 def main() -> None:

@@ -31,7 +31,7 @@ def tiny_data(tmp_path_factory):
 
 
 def test_evaluate_end_to_end(tiny_dir, tiny_data, tmp_path):
-    from artzoo.training.export import METRICS_MARKER
+    from artzoo.evaluation import METRICS_MARKER
 
     pipeline = shutil.copytree(tiny_dir, tmp_path / "tiny")
     (pipeline / "README.md").write_text(f"# tiny\n\n## Evaluation\n\n{METRICS_MARKER}\nNot evaluated yet.\n\n## Licence\n")
@@ -60,10 +60,7 @@ def test_evaluate_end_to_end(tiny_dir, tiny_data, tmp_path):
 
 
 def test_update_card_replaces_only_the_evaluation_section(tmp_path):
-    sys.path.insert(0, str(ROOT / "train"))
-    from evaluate import update_card
-
-    from artzoo.training.export import METRICS_MARKER
+    from artzoo.evaluation import METRICS_MARKER, update_card
 
     card = tmp_path / "README.md"
     card.write_text(f"---\nlicense: mit\n---\n## Evaluation\n\n{METRICS_MARKER}\nNot evaluated yet.\n\n## Licence\nMIT\n")

@@ -17,7 +17,7 @@ from artzoo import WorkflowPipeline
 from artzoo.errors import ArtzooError
 from artzoo.training import export_pipeline, load_config, train_phase
 from artzoo.training.checkpoint import latest_checkpoint
-from artzoo.training.export import METRICS_MARKER
+from artzoo.evaluation import METRICS_MARKER
 
 REPO = Path(__file__).resolve().parents[1]
 SIZE = 32

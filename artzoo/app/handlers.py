@@ -14,6 +14,7 @@ import time
 import gradio as gr
 from PIL import Image, ImageOps
 
+from ..fitting import parse_regularizer
 from ..images import to_pil
 from ..pipeline import WorkflowPipeline
 from ..workflow import Workflow
@@ -57,10 +58,11 @@ class RedrawSession:
     reference: Workflow
 
 
-def _regularizer(pipe: WorkflowPipeline, choice: str, weight_decay: float):
+def _regularizer(choice: str, weight_decay: float):
+    """The app's radio choice (+ its weight box) as `fit`'s regularizer argument."""
     if choice not in REGULARIZERS:
         raise gr.Error(f"regulariser must be one of {', '.join(REGULARIZERS)}")
-    return {"none": None, "weight decay": float(weight_decay or 0), "learned": "learned"}[choice]
+    return parse_regularizer(weight_decay or 0) if choice == "weight decay" else parse_regularizer(choice)
 
 
 def default_regularizer(pipe: WorkflowPipeline) -> str:
@@ -209,7 +211,7 @@ class Handlers:
         """AdaIN fitting of the decomposed artwork (Algorithm 1) with the chosen regulariser."""
         s = self._session(session, EditSession, pipeline, "Decompose an artwork")
         pipe = self._pipe(pipeline)
-        reg = _regularizer(pipe, regularizer, weight_decay)
+        reg = _regularizer(regularizer, weight_decay)
         before = pipe.reconstruction_error(s.base)
         start = time.perf_counter()
         fitted = pipe.fit(s.base, steps=int(steps), regularizer=reg, progress=_fit_progress(progress, "fitting"))
@@ -283,7 +285,7 @@ class Handlers:
         if isinstance(session, RedrawSession) and session.key == key:
             return session
         picture = read_picture(reference, "reference artwork", "artwork")
-        reg = _regularizer(pipe, default_regularizer(pipe), DEFAULT_WEIGHT_DECAY)
+        reg = _regularizer(default_regularizer(pipe), DEFAULT_WEIGHT_DECAY)
         fitted = pipe.fit(pipe.decompose(picture), steps=DEFAULT_FIT_STEPS, regularizer=reg,
                           progress=_fit_progress(progress, "learning the reference's look:"))
         return RedrawSession(pipeline, key, picture, fitted)

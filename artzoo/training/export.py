@@ -9,12 +9,12 @@ from pathlib import Path
 import torch
 
 from ..errors import ArtzooError
+from ..evaluation import METRICS_MARKER
 from ..pipeline import WorkflowPipeline
 from .checkpoint import latest_checkpoint, read_state
 from .loop import INIT_RECORD, ORDER, batch_of, open_dataset
 from .samples import sample_grid, stage_grid
 
-METRICS_MARKER = "<!-- artzoo:metrics -->"
 
 
 def training_summary(run_dir: Path) -> dict[str, dict]:

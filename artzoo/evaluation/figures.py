@@ -1,4 +1,4 @@
-"""Figures for docs/RESULTS.md, written by `train/evaluate.py --plots DIR`.
+"""Figures of an evaluation (docs/RESULTS.md, model cards), written by `train/evaluate.py --plots DIR`.
 
 - <name>_methods.png   per held-out picture: input, inferred stages, then per fitting method its
                        reconstruction and an edit (resampled z) — the paper's Figures 6 and 8
@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
-from artzoo.images import to_pil  # noqa: E402
+from ..images import to_pil  # noqa: E402
 
 CELL = 96  # display size of one picture in the grids (nearest upscaling keeps pixels honest)
 
