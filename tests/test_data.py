@@ -15,9 +15,10 @@ from PIL import Image, ImageDraw
 
 from artzoo.data import RECIPES, WorkflowDataset, build
 from artzoo.data.layout import SPLITS, aligned_ids, split_of
-from artzoo.data import emoji, npm
+from artzoo.data import npm
+from artzoo.data.recipes import fluent_emoji
 from artzoo.data.__main__ import main as cli_main
-from artzoo.data.derived import PACKAGE as FLUENT3D_PACKAGE
+from artzoo.data.recipes.fluent_3d import PACKAGE as FLUENT3D_PACKAGE
 from artzoo.errors import ArtzooError
 
 FIXTURES = Path(__file__).parent / "data_fixtures"
@@ -46,7 +47,7 @@ def pack(cache: Path, package: str, version: str, files: dict[str, bytes]) -> No
 def npm_cache(tmp_path_factory) -> Path:
     """An npm cache holding the fixture excerpts of the emoji and fluent-3d packages."""
     cache = tmp_path_factory.mktemp("npm")
-    for package, version in emoji.PACKAGES.values():
+    for package, version in fluent_emoji.PACKAGES.values():
         icons = (FIXTURES / "emoji" / f"{package.split('/')[1]}.json").read_bytes()
         pack(cache, package, version, {"icons.json": icons})
     renders = {f"assets/{p.name}": p.read_bytes() for p in (FIXTURES / "fluent-3d").glob("*.webp")}
@@ -152,7 +153,7 @@ def test_emoji_builds_aligned_triplets_and_counts_render_failures(emoji_root):
     assert check_layout(emoji_root, meta["stages"], meta["channels"]) == 11
     assert meta["skipped"] == {"SVG failed to render": 1}
     assert sum(meta["counts"].values()) == 11
-    assert [s["version"] for s in meta["sources"]] == [v for _, v in emoji.PACKAGES.values()]
+    assert [s["version"] for s in meta["sources"]] == [v for _, v in fluent_emoji.PACKAGES.values()]
     assert meta["licence"].startswith("MIT")
     # Every icon has a High Contrast shape (skin tones share one), kept as sketch_alt.
     assert sum(meta["extra_counts"]["sketch_alt"].values()) == 11

@@ -11,7 +11,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from artzoo.data.layout import META, SPLITS, TEST_FRACTION, aligned_ids, ids_in, split_of
-from artzoo.data.recipe import Recipe, Skip
+from artzoo.data.recipes.base import Recipe, Skip
 from artzoo.errors import ArtzooError
 
 PREVIEW = "preview.png"

@@ -18,7 +18,7 @@ from PIL import Image
 
 from artzoo.data.imaging import to_image
 from artzoo.data.lines import draw_lines, label_edges
-from artzoo.data.recipe import Job, Option, Plan, Recipe
+from artzoo.data.recipes.base import Job, Option, Plan, Recipe
 
 DEFAULT_COUNT = 10_000
 VIEWS = 2
@@ -386,7 +386,7 @@ def plan(size: int, limit: int | None, seed: int) -> Plan:
     count = DEFAULT_COUNT if limit is None else limit
     jobs = [Job(f"chair{i // VIEWS:05d}_v{i % VIEWS}", f"chair{i // VIEWS:05d}", (seed, i // VIEWS, i % VIEWS))
             for i in range(count)]
-    return Plan(jobs, [{"name": "artzoo.data.chairs (procedural)", "version": "1", "licence": "MIT"}], "MIT (generated)")
+    return Plan(jobs, [{"name": "artzoo.data.recipes.chairs (procedural)", "version": "1", "licence": "MIT"}], "MIT (generated)")
 
 
 def render(payload, size: int, **options) -> dict[str, Image.Image]:

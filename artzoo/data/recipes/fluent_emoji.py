@@ -19,7 +19,7 @@ from PIL import Image
 from artzoo.data import npm
 from artzoo.data.imaging import on_white, to_image
 from artzoo.data.lines import boundary_sketch
-from artzoo.data.recipe import Job, Option, Plan, Recipe, Skip
+from artzoo.data.recipes.base import Job, Option, Plan, Recipe, Skip
 
 PACKAGES = {
     "flat": ("@iconify-json/fluent-emoji-flat", "1.2.6"),

@@ -17,7 +17,7 @@ from PIL import Image
 
 from artzoo.data.imaging import to_image
 from artzoo.data.lines import boundary_sketch
-from artzoo.data.recipe import Job, Option, Plan, Recipe, Skip
+from artzoo.data.recipes.base import Job, Option, Plan, Recipe, Skip
 from artzoo.errors import ArtzooError
 
 IMAGES, MASKS = "CelebA-HQ-img", "CelebAMask-HQ-mask-anno"
