@@ -39,7 +39,7 @@ def _inputs(path: str) -> list[Path]:
 
 
 def _write(workflow, folder: Path, original_size: bool, prefix: str = "") -> None:
-    from .export import workflow_gif
+    from .sharing import workflow_gif
 
     folder.mkdir(parents=True, exist_ok=True)
     images = workflow.pil_images(original_size=original_size)

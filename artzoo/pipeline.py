@@ -21,26 +21,11 @@ from . import fitting, hub
 from .errors import ArtzooError
 from .fitting import ProgressFn
 from .images import Placement, load_for_model, to_pil
-from .models import (DiscriminatorConfig, GeneratorConfig, InferenceNetConfig, LatentEncoderConfig, LearnedRegularizer,
-                     LatentEncoder, MultiScaleDiscriminator, InferenceNet, RegularizerConfig, StageGenerator)
+from .models import (InferenceNet, LatentEncoder, LearnedRegularizer, MultiScaleDiscriminator, RegularizerConfig,
+                     StageGenerator)
+from .models.presets import DISCRIMINATORS, transition_configs
 from .perceptual import PerceptualLoss, load_perceptual
 from .workflow import Workflow
-
-# Network widths per preset; image size is chosen separately. "lean" is the 64 px CPU model, "paper"
-# the reference's widths (nz 8, 4 AdaIN blocks × 256 ch, MLP 256).
-PRESETS = {
-    "tiny": dict(gen=dict(base_channels=8, n_content_res=1, n_adain_res=1, mlp_dim=32),
-                 enc=dict(base_channels=8, n_blocks=3, max_channels=32),
-                 inf=dict(base_channels=8, max_channels=32), disc=dict(base_channels=8, n_layers=2)),
-    "lean": dict(gen=dict(base_channels=32, n_content_res=2, n_adain_res=2, mlp_dim=128),
-                 enc=dict(base_channels=32, n_blocks=4, max_channels=128),
-                 inf=dict(base_channels=32, max_channels=256), disc=dict(base_channels=32, n_layers=3)),
-    "paper": dict(gen=dict(base_channels=64, n_content_res=4, n_adain_res=4, mlp_dim=256),
-                  enc=dict(base_channels=64, n_blocks=4, max_channels=256),
-                  inf=dict(base_channels=64, max_channels=512), disc=dict(base_channels=64, n_layers=4)),
-}
-DISCRIMINATORS = ("disc_encoded", "disc_random", "disc_inference")
-
 
 class Transition(nn.Module):
     """The networks of one step i → i+1. Discriminators and regulariser are optional."""
@@ -90,27 +75,20 @@ class WorkflowPipeline(nn.Module):
         """A randomly initialised pipeline (for training, or tiny ones for tests).
 
         channels defaults to 1 for the first stage (sketch) and 3 for the others; ``overrides`` maps
-        "gen"/"enc"/"inf"/"disc" to config fields that replace the preset's.
+        "generator"/"latent_encoder"/"inference"/"discriminator" to config fields that replace the
+        preset's (see `artzoo.models.presets`).
         """
-        if preset not in PRESETS:
-            raise ArtzooError(f"unknown preset {preset!r}; choose from {sorted(PRESETS)}")
         channels = list(channels or [1] + [3] * (len(stages) - 1))
-        sizes = {k: {**v, **(overrides or {}).get(k, {})} for k, v in PRESETS[preset].items()}
         torch.manual_seed(seed)
         transitions = []
         for i in range(len(stages) - 1):
-            cin, cout = channels[i], channels[i + 1]
-            gen = StageGenerator(GeneratorConfig(in_channels=cin, out_channels=cout, image_size=image_size, nz=nz,
-                                                 skip_connections=skip_connections, **sizes["gen"]))
-            enc = LatentEncoder(LatentEncoderConfig(in_channels=cout, image_size=image_size, nz=nz, **sizes["enc"]))
-            n_down = max(3, min(int(image_size).bit_length() - 3, 8))  # bottleneck at 4×4 (at most 8 levels)
-            inf = InferenceNet(InferenceNetConfig(in_channels=cout, out_channels=cin, image_size=image_size,
-                                                  n_downsample=n_down, **sizes["inf"]))
-            discs = None
-            if discriminators:
-                discs = {"disc_encoded": DiscriminatorConfig(in_channels=cout), "disc_random": DiscriminatorConfig(in_channels=cout),
-                         "disc_inference": DiscriminatorConfig(in_channels=cin + cout)}
-                discs = {k: MultiScaleDiscriminator(c.replace(image_size=image_size, **sizes["disc"])) for k, c in discs.items()}
+            configs = transition_configs(preset, channels[i], channels[i + 1], image_size, nz=nz,
+                                         skip_connections=skip_connections, discriminators=discriminators,
+                                         overrides=overrides)
+            # Built in this order so a seed gives the same weights as it always did.
+            gen = StageGenerator(configs["generator"])
+            enc, inf = LatentEncoder(configs["latent_encoder"]), InferenceNet(configs["inference"])
+            discs = {k: MultiScaleDiscriminator(configs[k]) for k in DISCRIMINATORS if k in configs}
             reg = LearnedRegularizer(RegularizerConfig(num_params=gen.num_adain_params)) if regularizer else None
             transitions.append(Transition(gen, enc, inf, discs, reg))
         return cls(stages, channels, image_size, transitions)

@@ -93,7 +93,7 @@ def test_generate_tab(page, shots):
 
 def test_decompose_tab(variant, page, shots):
     from artzoo import zoo
-    from artzoo.app.pipelines import BUNDLED_EXAMPLES
+    from artzoo.app.registry import BUNDLED_EXAMPLES
 
     page.get_by_role("tab", name="2 · Decompose and edit").click()
     examples = zoo.checkpoints_dir() / "fluent-emoji" / "examples" if variant == "published" else BUNDLED_EXAMPLES

@@ -11,7 +11,7 @@ gr = pytest.importorskip("gradio")
 from artzoo import ArtzooError  # noqa: E402
 from artzoo.app.inputs import editor_mask, editor_picture  # noqa: E402
 from artzoo.app.outputs import enlarge, output_size, with_lines  # noqa: E402
-from artzoo.app.pipelines import PipelineRegistry  # noqa: E402
+from artzoo.app.registry import PipelineRegistry  # noqa: E402
 
 
 def test_editor_picture_flattens_layers_on_white():

@@ -51,7 +51,7 @@ def test_published_pipeline_reproduces_its_reference_outputs():
 
 def test_the_app_offers_it_by_default_with_its_held_out_examples():
     pytest.importorskip("gradio")
-    from artzoo.app.pipelines import PipelineRegistry
+    from artzoo.app.registry import PipelineRegistry
 
     registry = PipelineRegistry()  # the app's default: the bundled checkpoints folder
     assert registry.names[0] == NAME and not registry.untrained and not registry.problems

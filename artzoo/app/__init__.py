@@ -5,7 +5,7 @@
     build_demo(registry).launch(**launch_kwargs(registry))
 """
 
-from .pipelines import DEMO_NAME, PipelineRegistry
+from .registry import DEMO_NAME, PipelineRegistry
 from .ui import build_demo, launch_kwargs
 
 __all__ = ["DEMO_NAME", "PipelineRegistry", "build_demo", "launch_kwargs"]

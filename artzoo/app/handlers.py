@@ -19,8 +19,8 @@ from ..images import to_pil
 from ..pipeline import WorkflowPipeline
 from ..workflow import Workflow
 from .inputs import editor_mask, editor_picture, read_picture, user_errors
-from .outputs import display_note, editable, enlarge, exports, stage_pictures
-from .pipelines import PipelineRegistry
+from .outputs import display_note, editable, enlarge, downloads, stage_pictures
+from .registry import PipelineRegistry
 
 MAX_TRANSITIONS = 5        # galleries built for pipelines of up to 6 stages
 DEFAULT_FIT_STEPS = 20     # per stage; chosen so decompose + fit stays within seconds at 64 px on 2 cores
@@ -119,7 +119,7 @@ class Handlers:
             captions = [f"#{j + 1}{' ✓ chosen' if s.chosen[i] == j else ''} · seed {s.seeds[i]}"
                         for j in range(len(s.candidates[i]))]
             galleries.append(_gallery(s.candidates[i], captions))
-        out = exports(s.workflow, s.pipeline, s.sketch if keep_lines else None)
+        out = downloads(s.workflow, s.pipeline, s.sketch if keep_lines else None)
         size = self.registry.image_size(s.pipeline)
         status = (f"Chosen candidates: {', '.join('—' if c is None else f'#{c + 1}' for c in s.chosen)} · "
                   f"{display_note(s.workflow, size)}")
@@ -185,7 +185,7 @@ class Handlers:
 
     # ---- tab 2: decompose and edit ---------------------------------------------------------------------
     def _edit_outputs(self, s: EditSession, status: str) -> tuple:
-        out = exports(s.current, s.pipeline)
+        out = downloads(s.current, s.pipeline)
         before = stage_pictures(s.base)[-1]
         return (s, _stage_gallery(s.current), _pair(before, out["final"]), out["files"], status)
 
@@ -309,6 +309,6 @@ class Handlers:
         _, placement = pipe.load_image(new, 0)
         workflow = pipe.edit(s.reference, 0, image=new)
         workflow.placement = placement  # outputs take the new sketch's aspect, not the reference's
-        out = exports(workflow, pipeline, new if keep_lines else None)
+        out = downloads(workflow, pipeline, new if keep_lines else None)
         status = f"Redrawn with the reference's look. {display_note(workflow, pipe.image_size)}."
         return (s, _pair(s.artwork, out["final"]), out["final"], out["strip"], out["gif"], out["files"], status)

@@ -10,14 +10,14 @@ from pathlib import Path
 
 from PIL import Image, ImageChops
 
-from ..export import workflow_gif, workflow_strip, workflow_zip
+from ..sharing import workflow_gif, workflow_strip, workflow_zip
 from ..workflow import Workflow
 
 DISPLAY_SIDE = 256     # model-size pictures are enlarged to at least this for the screen
 OUTPUT_SIDES = (512, 1024)  # outputs at the input's size, brought into this range: upscaling adds no detail
 GIF_SIDE = 384
 KEEP_FILES_S = 3600    # downloads older than this are deleted when new ones are written
-EXPORT_ROOT = Path(tempfile.gettempdir()) / "artzoo-app"
+DOWNLOADS_ROOT = Path(tempfile.gettempdir()) / "artzoo-app"
 
 
 def enlarge(image: Image.Image, side: int = DISPLAY_SIDE) -> Image.Image:
@@ -68,26 +68,26 @@ def stage_pictures(workflow: Workflow, lines: Image.Image | None = None) -> list
     return pictures
 
 
-def _export_dir() -> Path:
+def _downloads_dir() -> Path:
     """A fresh folder for one request's downloads; old ones are swept so the disk does not fill up."""
-    EXPORT_ROOT.mkdir(parents=True, exist_ok=True)
+    DOWNLOADS_ROOT.mkdir(parents=True, exist_ok=True)
     now = time.time()
-    for old in EXPORT_ROOT.iterdir():
+    for old in DOWNLOADS_ROOT.iterdir():
         try:
             if now - old.stat().st_mtime > KEEP_FILES_S:
                 shutil.rmtree(old, ignore_errors=True)
         except FileNotFoundError:  # another request swept it first
             pass
-    folder = EXPORT_ROOT / uuid.uuid4().hex
+    folder = DOWNLOADS_ROOT / uuid.uuid4().hex
     folder.mkdir()
     return folder
 
 
-def exports(workflow: Workflow, pipeline_name: str, lines: Image.Image | None = None) -> dict:
+def downloads(workflow: Workflow, pipeline_name: str, lines: Image.Image | None = None) -> dict:
     """The outputs of a finished workflow: final picture, labelled strip, GIF and downloadable files
     (one PNG per stage, a ZIP of them with the workflow file, and the GIF)."""
     pictures = stage_pictures(workflow, lines)
-    folder = _export_dir()
+    folder = _downloads_dir()
     stem = f"{pipeline_name}-workflow"
     pngs = []
     for k, (picture, name) in enumerate(zip(pictures, workflow.stages)):

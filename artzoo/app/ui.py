@@ -11,7 +11,7 @@ from .handlers import (DEFAULT_FIT_STEPS, DEFAULT_WEIGHT_DECAY, MAX_TRANSITIONS,
                        default_regularizer)
 from .inputs import CheckedImage, CheckedImageEditor
 from .outputs import DISPLAY_SIDE, enlarge
-from .pipelines import BUNDLED_EXAMPLES, PipelineRegistry
+from .registry import BUNDLED_EXAMPLES, PipelineRegistry
 
 CANVAS = 512
 STATE_TTL_S = 2 * 3600  # a tab's workflows are dropped this long after its last action

@@ -1,4 +1,4 @@
-"""artzoo.export: the strip, GIF and ZIP the app hands out."""
+"""artzoo.sharing: the strip, GIF and ZIP the app hands out."""
 
 import zipfile
 
@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from artzoo import ArtzooError
-from artzoo.export import workflow_gif, workflow_strip, workflow_zip
+from artzoo.sharing import workflow_gif, workflow_strip, workflow_zip
 
 
 def stages():

@@ -1,6 +1,6 @@
 """Sharing a workflow: its stages side by side (a strip), as an animated GIF, or as a ZIP of PNGs.
 
-    from artzoo.export import workflow_gif, workflow_strip
+    from artzoo.sharing import workflow_gif, workflow_strip
     workflow_strip(wf.pil_images(original_size=True)).save("strip.png")
     workflow_gif(wf.pil_images(original_size=True), "workflow.gif")
 """
