@@ -21,6 +21,7 @@ from torch import nn
 
 from . import models
 from .errors import ArtzooError
+from .tensorfile import read_tensors
 
 INDEX_FILE = "artzoo_pipeline.json"
 FORMAT_VERSION = 1
@@ -99,9 +100,6 @@ def read_index(folder: Path) -> dict:
 
 def read_component(folder: Path, name: str, dtype: torch.dtype = torch.float32) -> nn.Module:
     """Build one component from its config.json and load its safetensors weights (never a pickle)."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     cdir = folder / name
     config_path, weights_path = cdir / "config.json", cdir / "model.safetensors"
     for p in (config_path, weights_path):
@@ -113,10 +111,7 @@ def read_component(folder: Path, name: str, dtype: torch.dtype = torch.float32) 
         module = network_cls(config_cls.from_dict(spec["config"]))
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as e:
         raise ArtzooError(f"{config_path} is corrupt or foreign ({e.__class__.__name__}: {e})") from None
-    try:
-        state = load_file(str(weights_path))
-    except (SafetensorError, OSError) as e:
-        raise ArtzooError(f"{weights_path} is corrupt ({e}); re-download or re-export the pipeline") from None
+    state, _ = read_tensors(weights_path, f"weights file of '{name}'", hint="re-download or re-export the pipeline")
     expected = module.state_dict()
     missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
     if missing or unexpected:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageSequence, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageSequence, UnidentifiedImageError
 
 from .errors import ArtzooError
 
@@ -176,3 +176,31 @@ def load_for_model(image, channels: int, size: int, *, what: str = "image",
     if not allow_blank and float(tensor.std()) < 1e-3:
         raise ArtzooError(f"the {what} is blank (a single flat colour): nothing to work from")
     return tensor, placement
+
+
+CAPTION_PX = 14  # PIL's built-in bitmap font is about 11 px tall
+
+
+def image_grid(rows: list[list[Image.Image]], *, header: list[str] | None = None, gap: int = 0,
+               margin: int = 0, cell: tuple[int, int] | None = None) -> Image.Image:
+    """Rows of pictures on white: every cell the size of the first picture (or ``cell``; others are
+    resized, nearest so model pixels stay honest), ``gap`` px apart inside a ``margin``, under an optional
+    caption per column. Used for strips, sample grids and evaluation figures alike."""
+    if not rows or not rows[0]:
+        raise ArtzooError("no pictures to lay out")
+    w, h = cell or rows[0][0].size
+    cols = max(len(r) for r in rows)
+    top = margin + (CAPTION_PX if header else 0)
+    out = Image.new("RGB", (2 * margin + cols * w + (cols - 1) * gap, top + margin + len(rows) * h + (len(rows) - 1) * gap),
+                    "white")
+    if header:
+        draw = ImageDraw.Draw(out)
+        for j, text in enumerate(header):
+            draw.text((margin + j * (w + gap) + 2, margin + 1), text, fill=(60, 60, 60))
+    for i, row in enumerate(rows):
+        for j, picture in enumerate(row):
+            picture = picture.convert("RGB")
+            if picture.size != (w, h):
+                picture = picture.resize((w, h), Image.Resampling.NEAREST)
+            out.paste(picture, (margin + j * (w + gap), top + i * (h + gap)))
+    return out

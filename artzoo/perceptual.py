@@ -13,13 +13,13 @@ Two backbones:
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import torch
 from torch import nn
 import torch.nn.functional as F
 
 from .errors import ArtzooError
+from .tensorfile import read_tensors
 
 VGG_ENV = "ARTZOO_VGG16_WEIGHTS"
 # torchvision's vgg16().features indices of the conv layers up to conv4_2, and the ReLUs we read.
@@ -47,16 +47,7 @@ class VGG16Features(nn.Module):
 
     @classmethod
     def from_file(cls, path: str | os.PathLike) -> "VGG16Features":
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
-        path = Path(path)
-        if not path.is_file():
-            raise ArtzooError(f"VGG-16 weights not found at {path} (set {VGG_ENV} or pass a safetensors file)")
-        try:
-            state = load_file(str(path))
-        except (SafetensorError, OSError) as e:
-            raise ArtzooError(f"{path} is not a readable safetensors file: {e}") from None
+        state, _ = read_tensors(path, "safetensors file of VGG-16 weights", hint=f"set {VGG_ENV} or pass a safetensors file")
         model = cls()
         for i, cin, cout in _VGG_CONVS:
             for kind, shape in (("weight", (cout, cin, 3, 3)), ("bias", (cout,))):

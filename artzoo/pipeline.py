@@ -25,7 +25,7 @@ from .models import (InferenceNet, LatentEncoder, LearnedRegularizer, MultiScale
                      StageGenerator)
 from .models.presets import DISCRIMINATORS, transition_configs
 from .perceptual import PerceptualLoss, load_perceptual
-from .workflow import Workflow
+from .workflow import Workflow, stage_index
 
 class Transition(nn.Module):
     """The networks of one step i → i+1. Discriminators and regulariser are optional."""
@@ -181,13 +181,7 @@ class WorkflowPipeline(nn.Module):
                 "nz": [t.generator.config.nz for t in self.transitions]}
 
     def stage_index(self, stage: int | str) -> int:
-        if isinstance(stage, str):
-            if stage not in self.stages:
-                raise ArtzooError(f"unknown stage {stage!r}; this pipeline's stages are {self.stages}")
-            return self.stages.index(stage)
-        if isinstance(stage, bool) or not isinstance(stage, int) or not 0 <= stage < len(self.stages):
-            raise ArtzooError(f"stage {stage!r} out of range: use 0..{len(self.stages) - 1} or a name in {self.stages}")
-        return stage
+        return stage_index(self.stages, stage)
 
     def _check_workflow(self, workflow: Workflow) -> None:
         if not isinstance(workflow, Workflow):

@@ -12,9 +12,10 @@ import os
 import zipfile
 from pathlib import Path
 
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from .errors import ArtzooError
+from .images import image_grid
 
 
 def _same_size_rgb(images) -> list[Image.Image]:
@@ -32,16 +33,7 @@ def workflow_strip(images, labels: list[str] | None = None, gap: int = 8) -> Ima
     frames = _same_size_rgb(images)
     if labels is not None and len(labels) != len(frames):
         raise ArtzooError(f"{len(labels)} labels for {len(frames)} images")
-    w, h = frames[0].size
-    caption = 14 if labels else 0  # PIL's built-in bitmap font is about 11 px tall
-    strip = Image.new("RGB", (len(frames) * w + (len(frames) - 1) * gap, h + caption), "white")
-    draw = ImageDraw.Draw(strip)
-    for i, frame in enumerate(frames):
-        x = i * (w + gap)
-        strip.paste(frame, (x, caption))
-        if labels:
-            draw.text((x + 2, 1), labels[i], fill=(60, 60, 60))
-    return strip
+    return image_grid([frames], header=labels, gap=gap)
 
 
 def workflow_gif(images, path: str | os.PathLike, duration_ms: int = 700, final_hold_ms: int = 2000,

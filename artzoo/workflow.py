@@ -12,8 +12,20 @@ from PIL import Image
 
 from .errors import ArtzooError
 from .images import Placement, restore_aspect, to_pil
+from .tensorfile import read_tensors
 
 WORKFLOW_FORMAT = 1
+
+
+def stage_index(stages: list[str], stage: int | str) -> int:
+    """A stage given by name or index → its index, with a clear error naming the valid choices."""
+    if isinstance(stage, str):
+        if stage not in stages:
+            raise ArtzooError(f"unknown stage {stage!r}; the stages are {stages}")
+        return stages.index(stage)
+    if isinstance(stage, bool) or not isinstance(stage, int) or not 0 <= stage < len(stages):
+        raise ArtzooError(f"stage {stage!r} out of range: use 0..{len(stages) - 1} or a name in {stages}")
+    return stage
 
 
 @dataclasses.dataclass
@@ -47,13 +59,7 @@ class Workflow:
             targets=clone(self.targets), loss_history={k: list(v) for k, v in self.loss_history.items()})
 
     def stage_index(self, stage: int | str) -> int:
-        if isinstance(stage, str):
-            if stage not in self.stages:
-                raise ArtzooError(f"unknown stage {stage!r}; this workflow's stages are {self.stages}")
-            return self.stages.index(stage)
-        if not isinstance(stage, int) or not 0 <= stage < len(self.stages):
-            raise ArtzooError(f"stage index {stage!r} out of range: use 0..{len(self.stages) - 1} or a name {self.stages}")
-        return stage
+        return stage_index(self.stages, stage)
 
     def image(self, stage: int | str = -1, *, original_size: bool = False, max_side: int | None = 2048) -> Image.Image:
         """Stage's picture as PIL at model size, or cut back to the input's aspect and upscaled to its size
@@ -89,17 +95,8 @@ class Workflow:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Workflow":
-        from safetensors import SafetensorError, safe_open
-
         path = Path(path)
-        if not path.is_file():
-            raise ArtzooError(f"no workflow file at {path}")
-        try:
-            with safe_open(str(path), "pt") as f:
-                meta = f.metadata() or {}
-                tensors = {k: f.get_tensor(k) for k in f.keys()}
-        except (SafetensorError, OSError) as e:
-            raise ArtzooError(f"{path} is not a readable workflow file: {e}") from None
+        tensors, meta = read_tensors(path, "workflow file")
         if meta.get("format") != str(WORKFLOW_FORMAT):
             raise ArtzooError(f"{path} is not an artzoo workflow (format {meta.get('format')!r}, expected {WORKFLOW_FORMAT})")
 

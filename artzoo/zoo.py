@@ -36,15 +36,19 @@ def checkpoints_dir() -> Path:
     return Path(os.environ.get(CHECKPOINTS_ENV) or Path(__file__).resolve().parent.parent / "checkpoints")
 
 
+def bundled_folders(root: Path | None = None) -> list[Path]:
+    """The pipeline folders in ``root`` (default `checkpoints_dir`), sorted by name."""
+    root = checkpoints_dir() if root is None else Path(root)
+    return sorted(p.parent for p in root.glob(f"*/{INDEX_FILE}")) if root.is_dir() else []
+
+
 def _bundled(name: str) -> Path | None:
     folder = checkpoints_dir() / name
     return folder if (folder / INDEX_FILE).is_file() else None
 
 
 def known_names() -> list[str]:
-    root = checkpoints_dir()
-    bundled = {p.parent.name for p in root.glob(f"*/{INDEX_FILE}")} if root.is_dir() else set()
-    return sorted(set(ZOO) | bundled)
+    return sorted(set(ZOO) | {folder.name for folder in bundled_folders()})
 
 
 def list_pipelines() -> list[dict]:

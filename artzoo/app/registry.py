@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 
 from .. import zoo
-from ..hub import INDEX_FILE, read_index
+from ..hub import read_index
 from ..errors import ArtzooError
 from ..pipeline import WorkflowPipeline
 
@@ -32,17 +32,16 @@ class PipelineRegistry:
         self.root = Path(root) if root is not None else zoo.checkpoints_dir()
         self._rows = {}
         self.problems: list[str] = []
-        if self.root.is_dir():
-            for folder in sorted(p.parent for p in self.root.glob(f"*/{INDEX_FILE}")):
-                try:
-                    index = read_index(folder)
-                except ArtzooError as e:  # one broken folder must not take the app down
-                    self.problems.append(str(e))
-                    continue
-                entry = zoo.ZOO.get(folder.name)
-                self._rows[folder.name] = {"folder": folder, "stages": index["stages"],
-                                           "image_size": index["image_size"], "info": index.get("info") or {},
-                                           "description": entry.description if entry else ""}
+        for folder in zoo.bundled_folders(self.root):
+            try:
+                index = read_index(folder)
+            except ArtzooError as e:  # one broken folder must not take the app down
+                self.problems.append(str(e))
+                continue
+            entry = zoo.ZOO.get(folder.name)
+            self._rows[folder.name] = {"folder": folder, "stages": index["stages"],
+                                       "image_size": index["image_size"], "info": index.get("info") or {},
+                                       "description": entry.description if entry else ""}
         self.untrained = not self._rows
         if self.untrained:
             self._rows[DEMO_NAME] = {"folder": None, "stages": ["sketch", "flat", "detail"], "image_size": 64,

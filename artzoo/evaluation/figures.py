@@ -16,28 +16,16 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
-from PIL import Image, ImageDraw  # noqa: E402
+from PIL import Image  # noqa: E402
 
-from ..images import to_pil  # noqa: E402
+from ..images import image_grid, to_pil  # noqa: E402
 
 CELL = 96  # display size of one picture in the grids (nearest upscaling keeps pixels honest)
 
 
-def _cell(t: torch.Tensor) -> Image.Image:
-    return to_pil(t).convert("RGB").resize((CELL, CELL), Image.Resampling.NEAREST)
-
-
 def grid(rows: list[list[torch.Tensor]], header: list[str]) -> Image.Image:
-    """Rows of (C, S, S) tensors under a text header row."""
-    top = 16
-    out = Image.new("RGB", (len(header) * CELL, top + len(rows) * CELL), "white")
-    draw = ImageDraw.Draw(out)
-    for j, text in enumerate(header):
-        draw.text((j * CELL + 2, 2), text[:16], fill=(0, 0, 0))
-    for i, row in enumerate(rows):
-        for j, t in enumerate(row):
-            out.paste(_cell(t), (j * CELL, top + i * CELL))
-    return out
+    """Rows of (C, S, S) tensors under a text header row, each enlarged to CELL px."""
+    return image_grid([[to_pil(t) for t in row] for row in rows], header=[h[:16] for h in header], cell=(CELL, CELL))
 
 
 def write_figures(pipe, examples: dict, results: dict, out: Path, name: str, n: int = 4) -> None:

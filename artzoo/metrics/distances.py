@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors import safe_open
 from safetensors.numpy import save_file
 
 from artzoo.errors import ArtzooError
+from artzoo.tensorfile import read_tensors
 
 
 def _as_features(feats, what: str = "features") -> np.ndarray:
@@ -50,15 +50,7 @@ class FeatureStats:
 
     @classmethod
     def load(cls, path: str | Path) -> FeatureStats:
-        path = Path(path)
-        if not path.is_file():
-            raise ArtzooError(f"feature statistics file not found: {path}")
-        try:
-            with safe_open(str(path), framework="numpy") as f:
-                meta = f.metadata() or {}
-                tensors = {key: f.get_tensor(key) for key in f.keys()}
-        except Exception as e:  # safetensors raises its own types for corrupt or foreign files
-            raise ArtzooError(f"{path} is not a safetensors feature-statistics file ({e})") from None
+        tensors, meta = read_tensors(path, "feature statistics file", framework="numpy")
         if set(tensors) != {"mu", "sigma"} or "count" not in meta:
             raise ArtzooError(f"{path} is not a feature-statistics file (needs mu, sigma and count)")
         return cls(tensors["mu"], tensors["sigma"], int(meta["count"]), meta.get("extractor", ""))

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors import safe_open
 from torch import nn
 
 from artzoo.errors import ArtzooError
+from artzoo.tensorfile import read_tensors
 from artzoo.metrics.extractors import FeatureExtractor
 
 WEIGHTS_ENV = "ARTZOO_INCEPTION_WEIGHTS"
@@ -227,13 +227,7 @@ class InceptionV3Features(FeatureExtractor):
                     "pytorch-fid's pt_inception weights (see artzoo.metrics.inception)"
                 )
         path = Path(path)
-        if not path.is_file():
-            raise ArtzooError(f"Inception weights file not found: {path}")
-        try:
-            with safe_open(str(path), framework="pt") as f:
-                state = {key: f.get_tensor(key) for key in f.keys()}
-        except Exception as e:  # safetensors raises its own types for corrupt or non-safetensors files
-            raise ArtzooError(f"{path} is not a safetensors file ({e}); convert .pth weights first") from None
+        state, _ = read_tensors(path, "Inception weights file", hint="convert .pth weights to safetensors first")
         if variant is None:
             classes = state["fc.weight"].shape[0] if "fc.weight" in state else None
             if classes not in (1008, 1000):

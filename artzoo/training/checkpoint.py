@@ -17,9 +17,10 @@ import tempfile
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from ..pipeline import WorkflowPipeline
+from ..tensorfile import read_tensors
 
 
 def optimizer_tensors(name: str, opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
@@ -77,7 +78,8 @@ def read_state(checkpoint: Path) -> dict:
 
 
 def load_optimizers(checkpoint: Path, optimizers: dict) -> None:
-    tensors = load_file(str(checkpoint / "optimizers.safetensors"))
+    tensors, _ = read_tensors(checkpoint / "optimizers.safetensors", "optimiser state",
+                              hint="the checkpoint is damaged: resume from an earlier one or start the phase again")
     groups = read_state(checkpoint)["param_groups"]
     for name, opt in optimizers.items():
         load_optimizer(name, opt, tensors, groups[name])

@@ -7,18 +7,11 @@ generation stage by stage instead (several candidates per stage, continuing from
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from PIL import Image
 
+from ..images import image_grid, to_pil
 from ..pipeline import WorkflowPipeline
-
-
-def _to_rgb(x: torch.Tensor) -> np.ndarray:
-    img = ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().byte().cpu()
-    if img.shape[0] == 1:
-        img = img.expand(3, -1, -1)
-    return img.permute(1, 2, 0).numpy()
 
 
 @torch.no_grad()
@@ -38,7 +31,7 @@ def sample_grid(pipe: WorkflowPipeline, stages: list[torch.Tensor], n_z: int = 3
         inferred.insert(0, t.inference(inferred[0]))
     for r in range(k):
         cells[r] += [stages[-1][r]] + [x[r] for x in reversed(inferred[:-1])]
-    return _canvas(cells, stages[0].shape[-1])
+    return _canvas(cells)
 
 
 @torch.no_grad()
@@ -54,14 +47,8 @@ def stage_grid(pipe: WorkflowPipeline, sketches: torch.Tensor, n_z: int = 3, see
         for r, row in enumerate(cells):
             row += list(candidates[r * n_z:(r + 1) * n_z])
         current = candidates[::n_z]
-    return _canvas(cells, sketches.shape[-1])
+    return _canvas(cells)
 
 
-def _canvas(cells: list[list[torch.Tensor]], size: int, pad: int = 2) -> Image.Image:
-    rows, cols = len(cells), len(cells[0])
-    canvas = np.full((rows * (size + pad) + pad, cols * (size + pad) + pad, 3), 255, np.uint8)
-    for r, row in enumerate(cells):
-        for c, cell in enumerate(row):
-            y, x = pad + r * (size + pad), pad + c * (size + pad)
-            canvas[y:y + size, x:x + size] = _to_rgb(cell)
-    return Image.fromarray(canvas)
+def _canvas(cells: list[list[torch.Tensor]], pad: int = 2) -> Image.Image:
+    return image_grid([[to_pil(c) for c in row] for row in cells], gap=pad, margin=pad)
