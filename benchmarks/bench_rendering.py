@@ -70,6 +70,8 @@ def quality(pipe, folder: Path, seed: int) -> tuple[list[dict], list[tuple]]:
             "ΔE detail": region_delta_e(out.colours[2], net_detail, regions),
             "chroma shift": chroma_shift(out.colours[2], out.colours[1], inside),
             "chroma shift (network)": chroma_shift(net_detail, net_flat, inside),
+            "Δab": chroma_shift(out.colours[2], out.colours[1], inside, shading_matched=False),
+            "Δab (network)": chroma_shift(net_detail, net_flat, inside, shading_matched=False),
         })
         pictures.append((path.stem, sketch.convert("RGB"), Image.fromarray(net_flat), out.images[1],
                          Image.fromarray(net_detail), out.images[2]))

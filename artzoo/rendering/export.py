@@ -31,7 +31,7 @@ def write_psd(path: str | os.PathLike, layers: list[tuple[str, Image.Image]]) ->
     size = layers[0][1].size
     if any(image.size != size for _, image in layers):
         raise ArtzooError(f"PSD layers must share one size: {[image.size for _, image in layers]}")
-    psd = PSDImage.new("RGB", size, color=(255, 255, 255))
+    psd = PSDImage.new("RGBA", size)  # an RGBA document keeps layer alpha as transparency, not as a mask
     for name, image in layers:
         psd.create_pixel_layer(image if image.mode in ("RGB", "RGBA") else image.convert("RGB"), name=name)
     path = Path(path)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .colour import WHITE_LAB, as_rgb, delta_e, rgb_to_lab
+from .colour import WHITE_LAB, as_rgb, delta_e, luma, rgb_to_lab
 from .regions import Regions
 from .stages import group_median
 
@@ -52,9 +52,14 @@ def region_delta_e(image, reference, regions: Regions, mask=None) -> tuple[float
     return float(diff.mean()), float(np.average(diff, weights=counts[present]))
 
 
-def chroma_shift(image, base, mask=None) -> float:
-    """Mean distance in the Lab (a*, b*) plane between a stage and the stage it was made from: how much
-    detail re-colours rather than shades (a pure lightness change scores 0)."""
-    a, b = _lab(image)[..., 1:], _lab(base)[..., 1:]
+def chroma_shift(image, base, mask=None, *, shading_matched: bool = True) -> float:
+    """Mean distance in Lab's (a*, b*) plane between a stage and the stage it was made from: how much it
+    re-colours. With ``shading_matched`` the base is first multiplied to the stage's luma, as a shading
+    layer would, so only what shading cannot explain counts (pure shading scores 0); otherwise plain Δab."""
+    picture, reference = as_rgb(image), as_rgb(base)
+    if shading_matched:
+        gain = (luma(picture) + 1e-3) / (luma(reference) + 1e-3)
+        reference = np.clip(reference * gain[..., None], 0.0, 1.0)
+    a, b = _lab(picture)[..., 1:], _lab(reference)[..., 1:]
     shift = np.sqrt(((a - b) ** 2).sum(-1))
     return float(shift.mean() if mask is None else shift[np.asarray(mask, bool)].mean())

@@ -97,10 +97,11 @@ def render_flat(regions: Regions, network_rgb, *, border: float | None = None,
 
 def _stage_change(net_prev: np.ndarray, net_out: np.ndarray, max_chroma: float,
                   gain_range: tuple[float, float]) -> np.ndarray:
-    """The network's step as (log luma gain, ΔCb, ΔCr) per model pixel, chroma shift bounded in length."""
+    """The network's step as (log luma gain, ΔCb, ΔCr) per model pixel: out ≈ gain × prev + shift, the
+    chroma shift bounded in length (a gain alone already scales chroma: only the rest is a shift)."""
     log_gain = np.log((luma(net_out) + 0.05) / (luma(net_prev) + 0.05))
     log_gain = np.clip(log_gain, *np.log(gain_range))
-    shift = chroma_cbcr(net_out) - chroma_cbcr(net_prev)
+    shift = chroma_cbcr(net_out) - np.exp(log_gain)[..., None] * chroma_cbcr(net_prev)
     length = np.linalg.norm(shift, axis=-1, keepdims=True)
     shift *= np.minimum(1.0, max_chroma / np.maximum(length, 1e-6))
     return np.concatenate([log_gain[..., None], shift], axis=-1).astype(np.float32)
