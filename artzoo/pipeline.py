@@ -14,6 +14,7 @@ import os
 import random
 from pathlib import Path
 import torch
+from PIL import Image
 from torch import nn
 import torch.nn.functional as F
 
@@ -268,6 +269,56 @@ class WorkflowPipeline(nn.Module):
         return [to_pil(o) for o in out]
 
     @torch.no_grad()
+    def by_stages(self, start, n: int = 4, seeds: int | list[int] = 0, chosen: list[int | None] | None = None,
+                  from_stage: int = 0) -> tuple[Workflow, list[list[Image.Image]]]:
+        """Generation by stages, as an artist picks: for each transition from ``from_stage`` on, ``n``
+        candidates for the next stage, and the workflow goes on from the chosen one.
+
+        ``start``: a sketch (any image input) or a `Workflow` to continue from stage ``from_stage``
+        (it is not changed). Candidate j of transition i uses ``sample_z(seeds[i], n, transition=i)[j]``
+        (an int ``seeds`` means ``seed + i``); ``chosen[i]`` (default 0) is the candidate the workflow
+        takes, or None to keep the workflow's own latent for that transition. Returns the workflow and,
+        per transition from ``from_stage``, its candidates as PIL images. Each stage is rendered once: the
+        chosen candidate is the workflow's picture.
+        """
+        n_trans = len(self.transitions)
+        if not 1 <= n <= 64:
+            raise ArtzooError(f"n must be between 1 and 64, got {n}")
+        seeds = [int(seeds) + i for i in range(n_trans)] if isinstance(seeds, int) else [int(s) for s in seeds]
+        chosen = [0] * n_trans if chosen is None else list(chosen)
+        if len(seeds) != n_trans or len(chosen) != n_trans:
+            raise ArtzooError(f"need one seed and one choice per transition ({n_trans})")
+        if isinstance(start, Workflow):
+            self._check_workflow(start)
+            wf = start.copy()
+        else:
+            if from_stage != 0:
+                raise ArtzooError("a sketch starts at stage 0; pass a Workflow to continue from a later stage")
+            x, placement = self.load_image(start, 0)
+            empty = [None] * n_trans  # every transition gets its chosen candidate's latent below
+            wf = Workflow(self.stages, [x] + empty, list(empty), list(empty), list(empty), self.signature,
+                          placement=placement)
+            chosen = [0 if c is None else c for c in chosen]
+        if wf.images[0].shape[0] != 1:
+            raise ArtzooError("generation by stages takes one picture at a time")
+        candidates = []
+        for i in range(from_stage, n_trans):
+            g = self.transitions[i].generator
+            z = self.sample_z(seeds[i], n, transition=i)
+            adain = g.adain_params(z)
+            out = g(wf.images[i].expand(n, -1, -1, -1), adain=adain)
+            candidates.append([to_pil(o) for o in out])
+            j = chosen[i]
+            if j is None:
+                wf.images[i + 1] = g(wf.images[i], adain=wf.adain[i] + wf.delta[i])
+            elif not 0 <= j < n:
+                raise ArtzooError(f"chosen candidate {j} of transition {i} is not among the {n} drawn")
+            else:
+                wf.z[i], wf.adain[i], wf.images[i + 1] = z[j:j + 1], adain[j:j + 1], out[j:j + 1]
+                wf.delta[i] = torch.zeros_like(wf.adain[i])
+        return wf, candidates
+
+    @torch.no_grad()
     def decompose(self, artwork) -> Workflow:
         """Recover the earlier stages of a finished picture and the latents that regenerate it.
 
@@ -350,7 +401,8 @@ class WorkflowPipeline(nn.Module):
     def edit(self, workflow: Workflow, stage: int | str, image=None, z=None) -> Workflow:
         """Change one stage and let the later ones follow; earlier stages stay exactly as they were.
 
-        ``image``: a new picture for that stage (a repainted flat colouring, a new sketch). ``z``: a new
+        ``image``: a new picture for that stage (a repainted flat colouring, a new sketch: outputs then
+        take the new sketch's aspect). ``z``: a new
         latent for the transition that makes that stage (resample: ``pipe.sample_z(seed)``; blend:
         ``pipe.interpolate(wf.z[k-1], new, t)``); its fitted increment is kept. Later stages are
         regenerated with their own latents and fitted increments, so the rest of the look is kept.
@@ -361,7 +413,9 @@ class WorkflowPipeline(nn.Module):
             raise ArtzooError("edit needs a new image or a new z for the stage")
         wf = workflow.copy()
         if image is not None:
-            wf.images[k], _ = self.load_image(image, k)
+            wf.images[k], placement = self.load_image(image, k)
+            if k == 0 and placement is not None:
+                wf.placement = placement  # a new sketch brings its own aspect (sketch redraw)
         if z is not None:
             if k == 0:
                 raise ArtzooError(f"stage '{self.stages[0]}' is the input: it has no latent; pass image= instead")

@@ -42,6 +42,42 @@ def test_variations_differ_and_repeat(tiny_pipeline, sketch):
         tiny_pipeline.variations(np.zeros((32, 32, 3), np.uint8) + 100, "detail")
 
 
+def _forward_counter(pipe) -> list[int]:
+    """Counts the pictures each transition's generator renders (batch rows), through forward hooks."""
+    counts = [0] * len(pipe.transitions)
+    for i, t in enumerate(pipe.transitions):
+        t.generator.register_forward_hook(lambda m, args, out, i=i: counts.__setitem__(i, counts[i] + out.shape[0]))
+    return counts
+
+
+def test_by_stages_continues_from_the_chosen_candidates_rendering_each_stage_once(sketch):
+    pipe = WorkflowPipeline.from_config(["sketch", "flat", "detail"], image_size=32, preset="tiny", seed=0)
+    counts = _forward_counter(pipe)
+    wf, candidates = pipe.by_stages(sketch, n=3, seeds=[5, 9], chosen=[2, 1])
+    assert counts == [3, 3]  # the candidates only: the chosen one is the workflow's picture
+    assert [len(c) for c in candidates] == [3, 3]
+    for k, j in ((1, 2), (2, 1)):
+        assert np.array_equal(np.asarray(wf.image(k)), np.asarray(candidates[k - 1][j]))
+    # The same pictures as generating with the chosen candidates' latents, and as `variations`.
+    z = [pipe.sample_z(5, 3, transition=0)[2], pipe.sample_z(9, 3, transition=1)[1]]
+    assert torch.allclose(wf.images[-1], pipe.generate(sketch, z=z).images[-1], atol=1e-4)
+    assert all(np.array_equal(np.asarray(a), np.asarray(b))
+               for a, b in zip(candidates[0], pipe.variations(sketch, 0, n=3, seed=5)))
+    assert wf.placement is not None and wf.image(2, original_size=True).size == (60, 90)
+
+
+def test_by_stages_from_a_later_stage_keeps_earlier_ones(sketch):
+    pipe = WorkflowPipeline.from_config(["sketch", "flat", "detail"], image_size=32, preset="tiny", seed=0)
+    wf, _ = pipe.by_stages(sketch, n=2, seeds=0)
+    picked, later = pipe.by_stages(wf, n=2, seeds=[0, 4], chosen=[0, None], from_stage=1)
+    assert len(later) == 1 and torch.equal(picked.images[1], wf.images[1])
+    assert torch.equal(picked.z[1], wf.z[1])  # None keeps the workflow's own latent
+    with pytest.raises(ArtzooError, match="not among the 2 drawn"):
+        pipe.by_stages(wf, n=2, seeds=0, chosen=[0, 5], from_stage=1)
+    with pytest.raises(ArtzooError, match="one seed and one choice per transition"):
+        pipe.by_stages(sketch, n=2, seeds=[1])
+
+
 def test_decompose_recovers_every_stage(tiny_pipeline, artwork):
     wf = tiny_pipeline.decompose(artwork)
     assert len(wf.targets) == 3 and len(wf.z) == 2

@@ -47,6 +47,7 @@ class EditSession:
     artwork: Image.Image
     base: Workflow                 # decomposed, then fitted: what edits start from and compare with
     current: Workflow              # with the user's edits
+    base_final: Image.Image        # the base's final picture at output size (shown beside every edit)
     fitted: bool = False
 
 
@@ -125,11 +126,6 @@ class Handlers:
                   f"{display_note(s.workflow, size)}")
         return (s, *galleries, out["final"], out["strip"], out["gif"], out["files"], status)
 
-    def _candidates(self, pipe: WorkflowPipeline, s: GenerateSession, start: int) -> None:
-        """Refill the candidate lists of transitions ``start`` … from the current stage pictures."""
-        for i in range(start, len(pipe.transitions)):
-            s.candidates[i] = pipe.variations(s.workflow.images[i], i, n=s.n, seed=s.seeds[i])
-
     @user_errors
     def generate(self, pipeline: str, sketch: dict | None, n: float, seed: float, keep_lines: bool,
                  session=None):
@@ -138,10 +134,8 @@ class Handlers:
         picture = editor_picture(sketch, "sketch", "sketch")
         n, seed = int(n or 1), int(seed or 0)  # a cleared number box arrives as None
         seeds = [seed + i for i in range(len(pipe.transitions))]
-        zs = [pipe.sample_z(s, n, transition=i)[0] for i, s in enumerate(seeds)]
-        workflow = pipe.generate(picture, z=zs)
-        s = GenerateSession(pipeline, picture, workflow, seeds, n, [0] * len(seeds), [[] for _ in seeds])
-        self._candidates(pipe, s, 0)
+        workflow, candidates = pipe.by_stages(picture, n=n, seeds=seeds)
+        s = GenerateSession(pipeline, picture, workflow, seeds, n, [0] * len(seeds), candidates)
         return self._generate_outputs(s, keep_lines)
 
     @user_errors
@@ -154,12 +148,11 @@ class Handlers:
             raise gr.Error(f"stage must be 1..{len(pipe.transitions)} (0 is the sketch itself)")
         if not 0 <= j < s.n:
             raise gr.Error(f"index must be 0..{s.n - 1}")
-        z = pipe.sample_z(s.seeds[k - 1], s.n, transition=k - 1)[j]
-        s = dataclasses.replace(s, workflow=pipe.edit(s.workflow, k, z=z), chosen=list(s.chosen),
-                                candidates=list(s.candidates))
-        s.chosen[k - 1] = j
+        chosen = list(s.chosen)
+        chosen[k - 1] = j
         # Later stages keep their latents; their candidates are redrawn from the new picture.
-        self._candidates(pipe, s, k)
+        workflow, candidates = pipe.by_stages(s.workflow, n=s.n, seeds=s.seeds, chosen=chosen, from_stage=k - 1)
+        s = dataclasses.replace(s, workflow=workflow, chosen=chosen, candidates=s.candidates[:k - 1] + candidates)
         return self._generate_outputs(s, keep_lines)
 
     @user_errors
@@ -184,10 +177,10 @@ class Handlers:
         return self._generate_outputs(session, keep_lines)
 
     # ---- tab 2: decompose and edit ---------------------------------------------------------------------
-    def _edit_outputs(self, s: EditSession, status: str) -> tuple:
-        out = downloads(s.current, s.pipeline)
-        before = stage_pictures(s.base)[-1]
-        return (s, _stage_gallery(s.current), _pair(before, out["final"]), out["files"], status)
+    def _edit_outputs(self, s: EditSession, status: str, pictures: list[Image.Image] | None = None) -> tuple:
+        """``pictures``: the current workflow's stage pictures when the caller has them already."""
+        out = downloads(s.current, s.pipeline, pictures=pictures)
+        return (s, _stage_gallery(s.current), _pair(s.base_final, out["final"]), out["files"], status)
 
     @user_errors
     def decompose(self, pipeline: str, artwork, session=None):
@@ -197,12 +190,12 @@ class Handlers:
         start = time.perf_counter()
         workflow = pipe.decompose(picture)
         seconds = time.perf_counter() - start
-        s = EditSession(pipeline, picture, workflow, workflow)
+        recon = stage_pictures(workflow)[-1]
+        s = EditSession(pipeline, picture, workflow, workflow, recon)
         error = pipe.reconstruction_error(workflow)
         status = (f"Decomposed in {seconds:.2f} s. Reconstruction L1 before fitting: {error:.3f} "
                   f"(mean absolute error in [-1, 1] units; 0 is exact). "
                   f"{display_note(workflow, pipe.image_size)}.")
-        recon = stage_pictures(workflow)[-1]
         return (s, _stage_gallery(workflow, workflow.targets, "inferred "), _pair(picture, recon), status)
 
     @user_errors
@@ -217,11 +210,11 @@ class Handlers:
         fitted = pipe.fit(s.base, steps=int(steps), regularizer=reg, progress=_fit_progress(progress, "fitting"))
         seconds = time.perf_counter() - start
         after = pipe.reconstruction_error(fitted)
-        s = EditSession(pipeline, s.artwork, fitted, fitted, fitted=True)
+        pictures = stage_pictures(fitted)  # once: the edit view, the downloads and the slider all show them
+        s = EditSession(pipeline, s.artwork, fitted, fitted, pictures[-1], fitted=True)
         status = (f"Fitted {int(steps)} steps per stage in {seconds:.1f} s with regulariser '{regularizer}': "
                   f"reconstruction L1 {before:.3f} → {after:.3f}.")
-        recon = stage_pictures(fitted)[-1]
-        return (*self._edit_outputs(s, status), _pair(s.artwork, recon))
+        return (*self._edit_outputs(s, status, pictures), _pair(s.artwork, pictures[-1]))
 
     @user_errors
     def stage_image(self, pipeline: str, stage: str, session=None):
@@ -306,9 +299,7 @@ class Handlers:
         pipe = self._pipe(pipeline)
         new = editor_picture(sketch, "new sketch", "sketch")
         s = self._reference(pipe, pipeline, reference, session, progress)
-        _, placement = pipe.load_image(new, 0)
-        workflow = pipe.edit(s.reference, 0, image=new)
-        workflow.placement = placement  # outputs take the new sketch's aspect, not the reference's
+        workflow = pipe.edit(s.reference, 0, image=new)  # a new sketch brings its own aspect
         out = downloads(workflow, pipeline, new if keep_lines else None)
         status = f"Redrawn with the reference's look. {display_note(workflow, pipe.image_size)}."
         return (s, _pair(s.artwork, out["final"]), out["final"], out["strip"], out["gif"], out["files"], status)

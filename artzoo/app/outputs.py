@@ -83,10 +83,12 @@ def _downloads_dir() -> Path:
     return folder
 
 
-def downloads(workflow: Workflow, pipeline_name: str, lines: Image.Image | None = None) -> dict:
+def downloads(workflow: Workflow, pipeline_name: str, lines: Image.Image | None = None,
+              pictures: list[Image.Image] | None = None) -> dict:
     """The outputs of a finished workflow: final picture, labelled strip, GIF and downloadable files
-    (one PNG per stage, a ZIP of them with the workflow file, and the GIF)."""
-    pictures = stage_pictures(workflow, lines)
+    (one PNG per stage, a ZIP of them with the workflow file, and the GIF). ``pictures``: its
+    `stage_pictures`, when the caller made them already."""
+    pictures = stage_pictures(workflow, lines) if pictures is None else pictures
     folder = _downloads_dir()
     stem = f"{pipeline_name}-workflow"
     pngs = []

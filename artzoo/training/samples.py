@@ -36,18 +36,14 @@ def sample_grid(pipe: WorkflowPipeline, stages: list[torch.Tensor], n_z: int = 3
 
 @torch.no_grad()
 def stage_grid(pipe: WorkflowPipeline, sketches: torch.Tensor, n_z: int = 3, seed: int = 0) -> Image.Image:
-    """Generation by stages, as a user picks: one row per sketch: the sketch | ``n_z`` candidates for
-    the next stage | ``n_z`` candidates for the stage after, from the first candidate | ..."""
-    cells = [[s] for s in sketches]
-    current = sketches
-    gen = torch.Generator().manual_seed(seed)
-    for t in pipe.transitions:
-        z = torch.randn(n_z, t.generator.config.nz, generator=gen).to(sketches.device)
-        candidates = t.generator(current.repeat_interleave(n_z, 0), z=z.repeat(len(sketches), 1))
-        for r, row in enumerate(cells):
-            row += list(candidates[r * n_z:(r + 1) * n_z])
-        current = candidates[::n_z]
-    return _canvas(cells)
+    """Generation by stages, as a user picks (`WorkflowPipeline.by_stages`): one row per sketch: the
+    sketch | ``n_z`` candidates for the next stage | ``n_z`` candidates for the stage after, from the
+    first candidate | ..."""
+    rows = []
+    for sketch in sketches:
+        _, candidates = pipe.by_stages(sketch[None], n=n_z, seeds=seed)
+        rows.append([to_pil(sketch)] + [c for per_stage in candidates for c in per_stage])
+    return image_grid(rows, gap=2, margin=2)
 
 
 def _canvas(cells: list[list[torch.Tensor]], pad: int = 2) -> Image.Image:
