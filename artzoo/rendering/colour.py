@@ -18,7 +18,8 @@ WHITE_LAB = np.array([100.0, 0.0, 0.0])
 
 
 def as_rgb(image) -> np.ndarray:
-    """PIL image or array (H×W grey or H×W×3/4; uint8 or float in [0, 1]) → float32 (H, W, 3) in [0, 1]."""
+    """PIL image or array (H×W grey or H×W×3/4; uint8 or float in [0, 1]) → float32 (H, W, 3) in [0, 1]
+    (other floats are clipped into range; float32 colour arrays are passed through as they are)."""
     if isinstance(image, Image.Image):
         image = np.asarray(image.convert("RGB"))
     a = np.asarray(image)
@@ -29,11 +30,15 @@ def as_rgb(image) -> np.ndarray:
     a = a[..., :3]
     if a.dtype == np.uint8:
         return a.astype(np.float32) / 255.0
+    if a.dtype == np.float32:  # the renderer's own pictures: already in range, not copied
+        return a
     return np.clip(a.astype(np.float32), 0.0, 1.0)
 
 
 def to_uint8(rgb: np.ndarray) -> np.ndarray:
-    return (np.clip(rgb, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    scaled = np.multiply(rgb, 255.0, dtype=np.float32)
+    scaled += 0.5
+    return np.clip(scaled, 0.0, 255.0, out=scaled).astype(np.uint8)
 
 
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:

@@ -17,10 +17,15 @@ def _lab(image) -> np.ndarray:
     return rgb_to_lab(as_rgb(image))
 
 
+def fill_mask(regions: Regions) -> np.ndarray:
+    """The drawing's colour fill: pixels inside it that the user's lines leave untouched (alpha 0)."""
+    return regions.inside_mask() & (regions.alpha == 0)
+
+
 def region_purity(image, regions: Regions, mask=None, tolerance: float = 3.0) -> float:
-    """Share of the drawing's pixels (``mask``; default inside regions, lines excluded) within ΔE
-    ``tolerance`` of their region's median colour: 1.0 means every region is one flat colour."""
-    mask = (regions.inside_mask() & ~regions.lines) if mask is None else np.asarray(mask, bool)
+    """Share of the drawing's pixels (``mask``; default `fill_mask`) within ΔE ``tolerance`` of their
+    region's median colour: 1.0 means every region is one flat colour."""
+    mask = fill_mask(regions) if mask is None else np.asarray(mask, bool)
     if not mask.any():
         return 1.0
     lab = _lab(image)[mask]
@@ -39,9 +44,9 @@ def paper_tint(image, paper_mask, tolerance: float = 5.0) -> float:
 
 def region_delta_e(image, reference, regions: Regions, mask=None) -> tuple[float, float]:
     """ΔE between each region's median colour in ``image`` and in ``reference`` (e.g. the network's output
-    upsampled), over the pixels in ``mask`` (default: inside, lines excluded): (mean over regions,
-    area-weighted mean). Low values mean the render invents no colours."""
-    mask = (regions.inside_mask() & ~regions.lines) if mask is None else np.asarray(mask, bool)
+    upsampled), over the pixels in ``mask`` (default `fill_mask`): (mean over regions, area-weighted
+    mean). Low values mean the render invents no colours."""
+    mask = fill_mask(regions) if mask is None else np.asarray(mask, bool)
     labels = regions.labels[mask]
     ours, counts = group_median(_lab(image)[mask], labels, regions.count)
     theirs, _ = group_median(_lab(reference)[mask], labels, regions.count)

@@ -142,21 +142,19 @@ def render_continuous(prev_full, net_prev, net_out, regions: Regions, *, max_chr
     for top in range(0, height, TILE_ROWS):
         band = slice(top, min(top + TILE_ROWS, height))
         q = apply_guided(a, b, prev[band], (height, width), band)
-        shaded = prev[band] * np.exp(q[..., :1]) + cbcr_to_rgb_offset(q[..., 1:])
-        keep = paper[regions.labels[band]]
-        shaded[keep] = prev[band][keep]
-        out[band] = np.clip(shaded, 0.0, 1.0)
+        q[paper[regions.labels[band]]] = 0.0
+        shaded = prev[band] * np.exp(q[..., :1])
+        shaded += cbcr_to_rgb_offset(q[..., 1:])
+        np.clip(shaded, 0.0, 1.0, out=out[band])
     return out
 
 
 def _white(image: np.ndarray, regions: Regions) -> np.ndarray:
-    """Per region: is the picture there paper white (read at each region's first pixel on a coarse grid)?"""
+    """Per region: is the picture paper white all over it (read on a coarse grid)?"""
     step = max(1, max(regions.shape) // STATS_SIDE)
     labels = regions.labels[::step, ::step].ravel()
-    colours = image[::step, ::step].reshape(-1, 3)
-    white = np.zeros(regions.count, bool)
-    white[labels] = colours.min(-1) > 0.97
-    return white
+    tinted = image[::step, ::step].reshape(-1, 3).min(-1) <= 0.97
+    return np.bincount(labels, weights=tinted, minlength=regions.count) == 0
 
 
 def overlay_lines(image, regions: Regions) -> np.ndarray:
