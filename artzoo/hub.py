@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from . import models
+from .models.presets import DISCRIMINATORS
 from .errors import ArtzooError
 from .tensorfile import read_tensors
 
@@ -35,6 +36,8 @@ COMPONENT_CLASSES = {
     "MultiScaleDiscriminator": (models.MultiScaleDiscriminator, models.DiscriminatorConfig),
     "LearnedRegularizer": (models.LearnedRegularizer, models.RegularizerConfig),
 }
+# A transition's component kinds; a folder names each as "<kind>_<transition index>".
+COMPONENT_KINDS = ("generator", "latent_encoder", "inference", *DISCRIMINATORS, "regularizer")
 
 
 def write_folder(path: str | os.PathLike, index: dict, components: dict[str, nn.Module],
@@ -124,6 +127,40 @@ def read_component(folder: Path, name: str, dtype: torch.dtype = torch.float32) 
     # fp16 files load into fp32 (or the asked dtype): CPU kernels are fastest and exact in fp32.
     module.load_state_dict({k: v.to(dtype) if v.is_floating_point() else v for k, v in state.items()})
     return module.to(dtype)
+
+
+def read_transitions(folder: Path, index: dict, dtype: torch.dtype = torch.float32) -> list[dict[str, nn.Module]]:
+    """Each transition's components by kind ("generator", "latent_encoder", "inference", and any of the
+    critics and "regularizer"), checked against each other and against the index."""
+    names = set(index["components"])
+    channels = index["channels"]
+    transitions = []
+    for i in range(len(index["stages"]) - 1):
+        for kind in ("generator", "latent_encoder", "inference"):
+            if f"{kind}_{i}" not in names:
+                raise ArtzooError(f"{folder}: the index lists no {kind}_{i}; the pipeline is incomplete")
+        parts = {kind: read_component(folder, f"{kind}_{i}", dtype) for kind in COMPONENT_KINDS if f"{kind}_{i}" in names}
+        g = parts["generator"]
+        if (g.config.in_channels, g.config.out_channels) != (channels[i], channels[i + 1]):
+            raise ArtzooError(f"{folder}: generator_{i} maps {g.config.in_channels}→{g.config.out_channels} channels "
+                              f"but the index says {channels[i]}→{channels[i + 1]}: mixed-up components")
+        if parts["latent_encoder"].config.nz != g.config.nz:
+            raise ArtzooError(f"{folder}: latent_encoder_{i} and generator_{i} disagree on nz")
+        reg = parts.get("regularizer")
+        if reg is not None and reg.config.num_params != g.num_adain_params:
+            raise ArtzooError(f"{folder}: regularizer_{i} has {reg.config.num_params} weights for "
+                              f"{g.num_adain_params} AdaIN parameters")
+        transitions.append(parts)
+    return transitions
+
+
+def upload(folder: Path, repo_id: str, *, token: str | None = None, private: bool = False) -> str:
+    """Upload a written pipeline folder to a Hub model repo (created if needed); returns the commit URL."""
+    from huggingface_hub import HfApi
+
+    api = HfApi(token=token)
+    api.create_repo(repo_id, private=private, exist_ok=True)
+    return str(api.upload_folder(repo_id=repo_id, folder_path=str(folder), commit_message="Upload artzoo pipeline"))
 
 
 def resolve(repo_id_or_path: str | os.PathLike, revision: str | None = None, cache_dir: str | None = None,

@@ -178,6 +178,22 @@ def load_for_model(image, channels: int, size: int, *, what: str = "image",
     return tensor, placement
 
 
+def hint_mask(hints: torch.Tensor, mask=None) -> torch.Tensor:
+    """Where colour hints apply, (S, S) bool for a (1, 3, S, S) hints tensor: the given ``mask`` (H×W,
+    H×W×C or C×H×W, any size: resized nearest) or, without one, every clearly coloured pixel, since
+    scribbles are coloured while sketch lines and paper are grey."""
+    size = hints.shape[-2:]
+    if mask is None:
+        rgb = (hints[0] + 1) / 2
+        return rgb.max(0).values - rgb.min(0).values > 0.25
+    m = torch.as_tensor(np.asarray(mask) if not isinstance(mask, torch.Tensor) else mask, device=hints.device).bool()
+    if m.ndim == 3:
+        m = m.any(-1) if m.shape[-1] in (1, 3, 4) else m.any(0)
+    if tuple(m.shape) != tuple(size):
+        m = torch.nn.functional.interpolate(m[None, None].float(), size=tuple(size), mode="nearest")[0, 0] > 0.5
+    return m
+
+
 CAPTION_PX = 14  # PIL's built-in bitmap font is about 11 px tall
 
 

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from . import fitting, hub
 from .errors import ArtzooError
 from .fitting import ProgressFn
-from .images import Placement, load_for_model, to_pil
+from .images import Placement, hint_mask, load_for_model, to_pil
 from .models import (InferenceNet, LatentEncoder, LearnedRegularizer, MultiScaleDiscriminator, RegularizerConfig,
                      StageGenerator)
 from .models.presets import DISCRIMINATORS, transition_configs
@@ -117,46 +117,22 @@ class WorkflowPipeline(nn.Module):
         """
         folder = hub.resolve(repo_id_or_path, revision, None if cache_dir is None else str(cache_dir), local_files_only)
         index = hub.read_index(folder)
-        n = len(index["stages"])
-        names = set(index["components"])
-        transitions = []
-        for i in range(n - 1):
-            load = lambda kind: hub.read_component(folder, f"{kind}_{i}", dtype or torch.float32)  # noqa: E731
-            for kind in ("generator", "latent_encoder", "inference"):
-                if f"{kind}_{i}" not in names:
-                    raise ArtzooError(f"{folder}: the index lists no {kind}_{i}; the pipeline is incomplete")
-            discs = {k: load(k) for k in DISCRIMINATORS if f"{k}_{i}" in names}
-            reg = load("regularizer") if f"regularizer_{i}" in names else None
-            transitions.append(Transition(load("generator"), load("latent_encoder"), load("inference"), discs, reg))
+        parts = hub.read_transitions(folder, index, dtype or torch.float32)
+        transitions = [Transition(p["generator"], p["latent_encoder"], p["inference"],
+                                  {k: p[k] for k in DISCRIMINATORS if k in p}, p.get("regularizer")) for p in parts]
         pipe = cls(index["stages"], index["channels"], index["image_size"], transitions, info=index.get("info"))
-        pipe._check_consistency(folder)
         return pipe.to(device) if device is not None else pipe
 
     def push_to_hub(self, repo_id: str, *, token: str | None = None, private: bool = False,
                     dtype: torch.dtype | None = torch.float16, model_card: str | None = None) -> str:
-        """Upload the pipeline folder (fp16 by default) to a Hub model repo; returns the commit URL."""
+        """Upload the pipeline folder (fp16 by default, no discriminators) to a Hub model repo; returns
+        the commit URL."""
         import tempfile
 
-        from huggingface_hub import HfApi
-
-        api = HfApi(token=token)
-        api.create_repo(repo_id, private=private, exist_ok=True)
         with tempfile.TemporaryDirectory() as tmp:
             folder = self.save_pretrained(Path(tmp) / "pipeline", dtype=dtype, include_discriminators=False,
                                           model_card=model_card)
-            return str(api.upload_folder(repo_id=repo_id, folder_path=str(folder), commit_message="Upload artzoo pipeline"))
-
-    def _check_consistency(self, folder: Path) -> None:
-        for i, t in enumerate(self.transitions):
-            g = t.generator.config
-            if (g.in_channels, g.out_channels) != (self.channels[i], self.channels[i + 1]):
-                raise ArtzooError(f"{folder}: generator_{i} maps {g.in_channels}→{g.out_channels} channels but the "
-                                  f"index says {self.channels[i]}→{self.channels[i + 1]}: mixed-up components")
-            if t.latent_encoder.config.nz != g.nz:
-                raise ArtzooError(f"{folder}: latent_encoder_{i} and generator_{i} disagree on nz")
-            if t.regularizer is not None and t.regularizer.config.num_params != t.generator.num_adain_params:
-                raise ArtzooError(f"{folder}: regularizer_{i} has {t.regularizer.config.num_params} weights for "
-                                  f"{t.generator.num_adain_params} AdaIN parameters")
+            return hub.upload(folder, repo_id, token=token, private=private)
 
     # ---- helpers -----------------------------------------------------------------------------------
     @property
@@ -439,16 +415,7 @@ class WorkflowPipeline(nn.Module):
         if k == 0 or self.channels[k] != 3:
             raise ArtzooError(f"colour hints apply to a colour stage after the first, not '{self.stages[k]}'")
         target, _ = self.load_image(hints, k, allow_blank=True)
-        if mask is None:
-            rgb = (target[0] + 1) / 2
-            saturation = rgb.max(0).values - rgb.min(0).values
-            m = saturation > 0.25  # scribbles are coloured; sketch lines and paper are grey
-        else:
-            m = torch.as_tensor(mask, dtype=torch.bool, device=self.device)
-            if m.ndim == 3:
-                m = m.any(-1) if m.shape[-1] in (1, 3, 4) else m.any(0)
-            if tuple(m.shape) != (self.image_size, self.image_size):
-                m = F.interpolate(m[None, None].float(), size=(self.image_size,) * 2, mode="nearest")[0, 0] > 0.5
+        m = hint_mask(target, mask)
         if not bool(m.any()):
             raise ArtzooError("no colour hints found: scribble some colour (or pass a mask)")
         m = m[None, None].float()
