@@ -89,6 +89,76 @@ class StopFlag:
         self.signal = signum
 
 
+def _open_run(cfg: dict, run_dir: Path, ds, init_from: str | None, main: bool) -> tuple[WorkflowPipeline, dict, Path | None]:
+    """The pipeline to train (the run's latest checkpoint, or a new/warm-started one), the run's state
+    and that checkpoint."""
+    ckpt = latest_checkpoint(run_dir)
+    if ckpt is not None:
+        if init_from:
+            raise ArtzooError(f"{run_dir} already has checkpoints: --init-from only starts a new run")
+        return WorkflowPipeline.from_pretrained(ckpt / "pipeline"), read_state(ckpt), ckpt
+    pipe = build_pipeline(cfg, list(ds.stages), list(ds.channels), init_from)
+    if init_from and main:  # the export's model card counts the source's training too
+        run_dir.mkdir(parents=True, exist_ok=True)
+        tmp = run_dir / ".init.json.tmp"
+        tmp.write_text(json.dumps({"from": str(init_from), "info": pipe.info}, indent=1) + "\n")
+        os.replace(tmp, run_dir / INIT_RECORD)
+    return pipe, {"phases_done": [], "train_seconds": {}}, None
+
+
+class _Recorder:
+    """What a phase leaves in the run folder (main process only): the log, sample grids, checkpoints."""
+
+    def __init__(self, run_dir: Path, cfg: dict, phase: str, pipe: WorkflowPipeline, optimizers: dict, state: dict,
+                 fixed: list[torch.Tensor], accelerator: Accelerator, start: int, total: int):
+        self.run_dir, self.cfg, self.phase, self.pipe, self.optimizers = run_dir, cfg, phase, pipe, optimizers
+        self.state, self.fixed, self.accelerator, self.total = state, fixed, accelerator, total
+        self.main = accelerator.is_main_process
+        self.log = None
+        if self.main:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            (run_dir / "samples").mkdir(exist_ok=True)
+            (run_dir / "config.json").write_text(json.dumps(cfg, indent=1) + "\n")
+            self.log = open(run_dir / "log.jsonl", "a")
+            self.write({"event": "start", "phase": phase, "step": start, "time": time.time(),
+                        "processes": accelerator.num_processes, "hardware": hardware()})
+
+    def write(self, record: dict, flush: bool = False) -> None:
+        if self.main:
+            self.log.write(json.dumps(record) + "\n")
+            if flush:
+                self.log.flush()
+
+    def checkpoint(self, step: int, seconds: float, done: bool) -> None:
+        if self.main:
+            s = {"phase": self.phase, "step": step, "total_steps": self.total,
+                 "train_seconds": {**self.state["train_seconds"], self.phase: seconds},
+                 "phases_done": self.state["phases_done"] + ([self.phase] if done else []), "hardware": hardware()}
+            save_checkpoint(self.run_dir, self.pipe, self.optimizers, s, keep={f"{p}-final" for p in ORDER})
+            if done:  # kept for exports and warm starts after later phases move on
+                root = self.run_dir / "checkpoints"
+                tmp = root / f".{self.phase}-final.tmp"
+                shutil.rmtree(tmp, ignore_errors=True)
+                shutil.copytree(root / f"{self.phase}-{step:07d}", tmp)
+                shutil.rmtree(root / f"{self.phase}-final", ignore_errors=True)
+                tmp.rename(root / f"{self.phase}-final")
+            self.log.flush()
+        self.accelerator.wait_for_everyone()
+
+    def samples(self, step: int) -> None:
+        if self.main:
+            t = self.cfg["train"]
+            self.pipe.eval()
+            grid = sample_grid(self.pipe, [x.to(self.accelerator.device) for x in self.fixed], n_z=t["sample_z"],
+                               seed=t["seed"])
+            self.pipe.train()
+            grid.save(self.run_dir / "samples" / f"{self.phase}-{step:07d}.png")
+
+    def close(self) -> None:
+        if self.main:
+            self.log.close()
+
+
 def train_phase(cfg: dict, phase_name: str, run_dir: str | Path, *, resume: bool = False,
                 init_from: str | None = None, cpu: bool = False, stop_after: int | None = None) -> int:
     """Run (or continue) one phase in ``run_dir``. Returns 0 when the phase is complete, else the
@@ -98,27 +168,12 @@ def train_phase(cfg: dict, phase_name: str, run_dir: str | Path, *, resume: bool
     # Without CUDA, cpu=True is what makes accelerate join torchrun's processes (gloo) instead of
     # leaving each one alone.
     accelerator = Accelerator(cpu=cpu or not torch.cuda.is_available())
-    main = accelerator.is_main_process
     run_dir = Path(run_dir)
     tcfg = cfg["train"]
     ds = open_dataset(cfg, "train")
     fixed = batch_of(open_dataset(cfg, "test"), range(tcfg["sample_rows"]))
-
-    ckpt = latest_checkpoint(run_dir)
-    state = read_state(ckpt) if ckpt else {"phases_done": [], "train_seconds": {}}
-    if ckpt is None:
-        pipe = build_pipeline(cfg, list(ds.stages), list(ds.channels), init_from)
-        if init_from and main:  # the export's model card counts the source's training too
-            run_dir.mkdir(parents=True, exist_ok=True)
-            tmp = run_dir / ".init.json.tmp"
-            tmp.write_text(json.dumps({"from": str(init_from), "info": pipe.info}, indent=1) + "\n")
-            os.replace(tmp, run_dir / INIT_RECORD)
-    else:
-        if init_from:
-            raise ArtzooError(f"{run_dir} already has checkpoints: --init-from only starts a new run")
-        pipe = WorkflowPipeline.from_pretrained(ckpt / "pipeline")
-    earlier = ORDER[:ORDER.index(phase_name)]
-    missing = [p for p in earlier if p not in state["phases_done"]]
+    pipe, state, ckpt = _open_run(cfg, run_dir, ds, init_from, accelerator.is_main_process)
+    missing = [p for p in ORDER[:ORDER.index(phase_name)] if p not in state["phases_done"]]
     if missing and not init_from:
         accelerator.print(f"warning: phase(s) {missing} not run in {run_dir}; {phase_name} starts from their current weights")
     if phase_name in state["phases_done"]:
@@ -135,41 +190,10 @@ def train_phase(cfg: dict, phase_name: str, run_dir: str | Path, *, resume: bool
         start = state["step"]
     total = phase.total_steps
     seconds = state["train_seconds"].get(phase_name, 0.0)
+    record = _Recorder(run_dir, cfg, phase_name, pipe, phase.optimizers, state, fixed, accelerator, start, total)
     stop = StopFlag()
-    log = None
-    if main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "samples").mkdir(exist_ok=True)
-        (run_dir / "config.json").write_text(json.dumps(cfg, indent=1) + "\n")
-        log = open(run_dir / "log.jsonl", "a")
-        log.write(json.dumps({"event": "start", "phase": phase_name, "step": start, "time": time.time(),
-                              "processes": accelerator.num_processes, "hardware": hardware()}) + "\n")
-
-    def checkpoint(step: int, done: bool) -> None:
-        if main:
-            s = {"phase": phase_name, "step": step, "total_steps": total,
-                 "train_seconds": {**state["train_seconds"], phase_name: seconds},
-                 "phases_done": state["phases_done"] + ([phase_name] if done else []), "hardware": hardware()}
-            save_checkpoint(run_dir, pipe, phase.optimizers, s, keep={f"{p}-final" for p in ORDER})
-            if done:  # kept for exports and warm starts after later phases move on
-                root = run_dir / "checkpoints"
-                tmp = root / f".{phase_name}-final.tmp"
-                shutil.rmtree(tmp, ignore_errors=True)
-                shutil.copytree(root / f"{phase_name}-{step:07d}", tmp)
-                shutil.rmtree(root / f"{phase_name}-final", ignore_errors=True)
-                tmp.rename(root / f"{phase_name}-final")
-            log.flush()
-        accelerator.wait_for_everyone()
-
-    def samples(step: int) -> None:
-        if main:
-            pipe.eval()
-            grid = sample_grid(pipe, [x.to(accelerator.device) for x in fixed], n_z=tcfg["sample_z"], seed=tcfg["seed"])
-            pipe.train()
-            grid.save(run_dir / "samples" / f"{phase_name}-{step:07d}.png")
-
     world, rank = accelerator.num_processes, accelerator.process_index
-    bar = tqdm(total=total, initial=start, desc=phase_name, disable=not main, dynamic_ncols=True)
+    bar = tqdm(total=total, initial=start, desc=phase_name, disable=not accelerator.is_main_process, dynamic_ncols=True)
     rate = None
     stopped = 0
     budget = cfg[phase_name].get("minutes", 0) * 60  # wall-clock cap: the phase ends early, as complete
@@ -185,12 +209,11 @@ def train_phase(cfg: dict, phase_name: str, run_dir: str | Path, *, resume: bool
         img_s = phase.batch_size * world / dt
         rate = img_s if rate is None else 0.9 * rate + 0.1 * img_s
         n = step + 1
-        if main:
-            log.write(json.dumps({"phase": phase_name, "step": n, "dt": round(dt, 4), "img_s": round(img_s, 2), **losses}) + "\n")
-            if n % tcfg["log_every"] == 0:
-                log.flush()
-                shown = {k: f"{v:.3f}" for k, v in losses.items() if k.endswith(("l1", "recon", "w_mean"))}
-                bar.set_postfix(shown | {"img/s": f"{rate:.1f}"}, refresh=False)
+        record.write({"phase": phase_name, "step": n, "dt": round(dt, 4), "img_s": round(img_s, 2), **losses},
+                     flush=n % tcfg["log_every"] == 0)
+        if n % tcfg["log_every"] == 0:
+            shown = {k: f"{v:.3f}" for k, v in losses.items() if k.endswith(("l1", "recon", "w_mean"))}
+            bar.set_postfix(shown | {"img/s": f"{rate:.1f}"}, refresh=False)
         bar.update(1)
         if not all(map(torch.isfinite, map(torch.tensor, losses.values()))):
             raise ArtzooError(f"{phase_name} step {n}: non-finite loss {losses}")
@@ -200,9 +223,9 @@ def train_phase(cfg: dict, phase_name: str, run_dir: str | Path, *, resume: bool
         if n == total or budget and seconds >= budget:
             break
         if n % tcfg["sample_every"] == 0:
-            samples(n)
+            record.samples(n)
         if flag or n % tcfg["checkpoint_every"] == 0:
-            checkpoint(n, done=False)
+            record.checkpoint(n, seconds, done=False)
         if flag:
             stopped = stop.signal or -1
             break
@@ -210,11 +233,10 @@ def train_phase(cfg: dict, phase_name: str, run_dir: str | Path, *, resume: bool
     if not stopped:
         if n < total:
             accelerator.print(f"{phase_name}: time budget reached after {n} of {total} steps")
-        samples(n)
-        checkpoint(n, done=True)
+        record.samples(n)
+        record.checkpoint(n, seconds, done=True)
         accelerator.print(f"{phase_name}: done, {seconds / 60:.1f} min of training")
-    if main:
-        log.write(json.dumps({"event": "end" if not stopped else "stopped", "phase": phase_name,
-                              "step": n, "train_seconds": seconds, "time": time.time()}) + "\n")
-        log.close()
+    record.write({"event": "end" if not stopped else "stopped", "phase": phase_name, "step": n,
+                  "train_seconds": seconds, "time": time.time()})
+    record.close()
     return stopped
