@@ -13,7 +13,6 @@ import argparse
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -22,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import torch  # noqa: E402
 
 from app_fixtures import artwork_image, sketch_image  # noqa: E402
+from bench_app import timed  # noqa: E402  (this folder is on sys.path when run as a script)
 from artzoo import zoo  # noqa: E402
 from artzoo.app import PipelineRegistry  # noqa: E402
 from artzoo.app.handlers import DEFAULT_FIT_STEPS, Handlers, default_regularizer  # noqa: E402
@@ -30,16 +30,6 @@ from artzoo.app.handlers import DEFAULT_FIT_STEPS, Handlers, default_regularizer
 class NoProgress:
     def __call__(self, *args, **kwargs):
         pass
-
-
-def timed(fn, repeats: int) -> list[float]:
-    fn()  # one untimed call: first calls pay one-off set-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
 
 
 def main() -> None:
