@@ -5,7 +5,7 @@
     python benchmarks/bench_rendering.py --threads 2 --speed-only
 
 The published pipeline generates each test sketch's stages at 64 px (its own load_image scales the
-512 px sketch down); they are rendered at 512 px and compared with the network output scaled up
+512 px sketch down; sketch i uses seed --seed + i); they are rendered at 512 px and compared with the network output scaled up
 (Workflow.image(original_size=True)). ΔE is CIE76. "Paper" is the white around the drawing in the
 ground-truth flat picture (border-connected white, eroded 3 px). Targets: flat purity ≥ 0.99, paper
 tint ≤ 0.005, mean per-region ΔE render vs network ≤ 5, detail's chroma shift ≤ the network's;
@@ -52,9 +52,9 @@ def paper_mask(flat_truth: Image.Image) -> np.ndarray:
 
 def quality(pipe, folder: Path, seed: int) -> tuple[list[dict], list[tuple]]:
     rows, pictures = [], []
-    for path in sorted((folder / "sketch").glob("*.png")):
+    for i, path in enumerate(sorted((folder / "sketch").glob("*.png"))):
         sketch = Image.open(path)
-        wf = pipe.generate(sketch, seed=seed)
+        wf = pipe.generate(sketch, seed=seed + i)  # a palette per sketch: more of the network's range
         out = render_stages(sketch, wf.images, wf.placement)
         regions = out.regions
         net_flat, net_detail = (np.asarray(wf.image(k, original_size=True)) for k in (1, 2))
@@ -92,6 +92,16 @@ def grid(pictures: list[tuple], path: Path, cell: int = 320) -> None:
     canvas.save(path)
 
 
+def zoom(pictures: list[tuple], path: Path, box=(128, 128, 384, 384), scale: int = 2) -> None:
+    """The centre of the first two sketches at 1:1 (shown 2×): network flat/detail scaled up vs rendered."""
+    crops = [image.crop(box) for _, _, *images in pictures[:2] for image in images]
+    side = (box[2] - box[0]) * scale
+    canvas = Image.new("RGB", (side * 4, side * 2), "white")
+    for i, crop in enumerate(crops):
+        canvas.paste(crop.resize((side, side), Image.Resampling.NEAREST), ((i % 4) * side, (i // 4) * side))
+    canvas.save(path)
+
+
 def timed(fn, repeat: int) -> float:
     """Median wall time in s after one warm-up call."""
     fn()
@@ -103,17 +113,50 @@ def timed(fn, repeat: int) -> float:
     return statistics.median(samples)
 
 
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def speed(pipe, sketch_path: Path, repeat: int) -> dict:
     sketch = Image.open(sketch_path).convert("L")
     wf = pipe.generate(sketch, seed=0)
     big = sketch.resize((2048, 2048), Image.Resampling.LANCZOS)
     return {
+        "peak RSS before (MB)": peak_rss_mb(),
         "segment 512 (s)": timed(lambda: segment(np.asarray(sketch)), repeat),
         "all stages 512 (s)": timed(lambda: render_stages(sketch, wf.images, wf.placement), repeat),
         "segment 2048 (s)": timed(lambda: segment(np.asarray(big)), max(1, repeat // 3)),
         "all stages 2048 (s)": timed(lambda: render_stages(big, wf.images, wf.placement), max(1, repeat // 3)),
-        "peak RSS (MB)": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak RSS after (MB)": peak_rss_mb(),
     }
+
+
+def bad_inputs() -> list[dict]:
+    """What each kind of bad sketch gets (a message or a render) and how long it takes."""
+    from skimage import data
+
+    from artzoo.errors import ArtzooError
+
+    scan = np.full((3648, 5472), 190, np.uint8)  # a 20 MP scan of a rectangle on grey paper
+    scan[495:505, 800:4600] = scan[3095:3105, 800:4600] = 70
+    scan[500:3100, 795:805] = scan[500:3100, 4595:4605] = 70
+    stroke = np.full((512, 512), 255, np.uint8)
+    stroke[250:254, 40:470] = 0
+    cases = {"blank": np.full((512, 512), 255, np.uint8), "all black": np.zeros((512, 512), np.uint8),
+             "photo (astronaut)": data.astronaut(), "one giant region (a stroke)": stroke,
+             "1×8000 strip": np.full((1, 8000), 255, np.uint8), "20 MP scan": scan}
+    stages = [torch.zeros(1, 1, 64, 64), torch.full((1, 3, 64, 64), 0.9), torch.full((1, 3, 64, 64), 0.7)]
+    rows = []
+    for name, sketch in cases.items():
+        start = time.perf_counter()
+        try:
+            out = render_stages(sketch, stages)
+            outcome = f"render {out.images[-1].width}×{out.images[-1].height}, {out.regions.count} region(s)"
+            outcome += f"; note: {out.notes[0]}" if out.notes else ""
+        except ArtzooError as e:
+            outcome = f"ArtzooError: {e}"
+        rows.append({"input": name, "outcome": outcome, "time (s)": time.perf_counter() - start})
+    return rows
 
 
 def table(rows: list[dict]) -> str:
@@ -156,9 +199,12 @@ def main() -> None:
         print(table(rows) + "\n")
         if args.grid:
             grid(pictures[: args.grid_rows], args.grid)
-            print(f"wrote {args.grid}\n")
+            zoom(pictures, args.grid.with_name("zoom.png"))
+            print(f"wrote {args.grid} and zoom.png beside it\n")
+        print(table(bad_inputs()) + "\n")
     print(table([speed(pipe, sketches[0], args.repeat)]))
-    print("\n2048 px input: the first test sketch scaled up 4×. Peak RSS is the whole process (pipeline included).")
+    print("\n2048 px input: the first test sketch scaled up 4×. Peak RSS is the whole process's (pipeline and "
+          "torch included) before and after the timed renders.")
 
 
 if __name__ == "__main__":

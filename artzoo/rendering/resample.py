@@ -69,7 +69,8 @@ def _indices(pick, n: int) -> np.ndarray | None:
 
 
 def block_reduce(image: np.ndarray, factor: int, how: str = "mean") -> np.ndarray:
-    """Shrink (H, W, ...) by an integer factor, each output pixel the mean or max of its block (edges padded)."""
+    """Shrink (H, W, ...) by an integer factor, each output pixel the mean, max or min of its block (edges
+    padded)."""
     if factor == 1:
         return image
     h, w = image.shape[:2]
@@ -77,7 +78,11 @@ def block_reduce(image: np.ndarray, factor: int, how: str = "mean") -> np.ndarra
     if ph or pw:
         image = np.pad(image, ((0, ph), (0, pw)) + ((0, 0),) * (image.ndim - 2), mode="edge")
     blocks = image.reshape(image.shape[0] // factor, factor, image.shape[1] // factor, factor, *image.shape[2:])
-    return blocks.max(axis=(1, 3)) if how == "max" else blocks.mean(axis=(1, 3), dtype=np.float32)
+    if how == "max":
+        return blocks.max(axis=(1, 3))
+    if how == "min":
+        return blocks.min(axis=(1, 3))
+    return blocks.mean(axis=(1, 3), dtype=np.float32)
 
 
 def box_mean(x: np.ndarray, radius: int) -> np.ndarray:
@@ -111,3 +116,37 @@ def apply_guided(a: np.ndarray, b: np.ndarray, guide: np.ndarray, size: tuple[in
     for c in range(3):  # a sum over guide channels, without a (R, C, k, 3) temporary
         out += maps[..., c: 3 * k: 3] * guide[..., c: c + 1]
     return out
+
+
+
+class GuidedUpsampler:
+    """The guided filter's result on a full-resolution frame, band by band, computed per pixel only where
+    the guide varies: where the guide is one constant colour over a pixel's bilinear footprint, ``A @ guide
+    + b`` upsampled equals the small-grid result upsampled, which needs a quarter of the maps. Exact up
+    to ``tolerance`` in the guide; fast for flat-colour guides, no slower than `apply_guided` otherwise.
+
+    ``a``, ``b``: `guided_coefficients` on a grid ``factor`` times smaller than ``guide`` (block means).
+    """
+
+    def __init__(self, a: np.ndarray, b: np.ndarray, guide: np.ndarray, factor: int, tolerance: float = 1e-3):
+        self.guide, self.factor, self.k = guide, factor, b.shape[-1]
+        self.maps = np.concatenate([a.reshape(*a.shape[:2], -1), b], axis=-1)
+        self.small = b + np.einsum("hwkc,hwc->hwk", a, block_reduce(guide, factor))
+        # Cells whose 3 × 3 neighbourhood (the bilinear footprint of any pixel in them) is not one colour.
+        high = ndimage.maximum_filter(block_reduce(guide, factor, "max"), size=(3, 3, 1), mode="nearest")
+        low = ndimage.minimum_filter(block_reduce(guide, factor, "min"), size=(3, 3, 1), mode="nearest")
+        self.varying = (high - low).max(-1) > tolerance
+
+    def band(self, rows: slice) -> np.ndarray:
+        """The filtered values of one band of rows: (R, W, k)."""
+        height, width = self.guide.shape[:2]
+        out = resize(self.small, height, width, rows)
+        row_index = np.arange(height)[rows]
+        ys, xs = np.nonzero(self.varying[row_index // self.factor][:, np.arange(width) // self.factor])
+        if ys.size:
+            maps = sample_points(self.maps, row_index[ys], xs, height, width)
+            exact = maps[:, 3 * self.k:]
+            for c in range(3):
+                exact += maps[:, c: 3 * self.k: 3] * self.guide[row_index[ys], xs, c: c + 1]
+            out[ys, xs] = exact
+        return out

@@ -24,7 +24,7 @@ from scipy import ndimage
 from ..errors import ArtzooError
 from .colour import as_rgb, cbcr_to_rgb_offset, chroma_cbcr, lab_to_rgb, luma, rgb_to_lab, delta_e, WHITE_LAB
 from .regions import Regions
-from .resample import (apply_guided, block_reduce, guided_coefficients, model_crop, resize,
+from .resample import (GuidedUpsampler, apply_guided, block_reduce, guided_coefficients, model_crop, resize,
                        sample_points)
 
 STATS_SIDE = 256  # region colours are read on a grid about this size: plenty of samples, little time
@@ -52,11 +52,12 @@ def interior(depth: np.ndarray, labels: np.ndarray, n: int, border: float) -> np
 
 
 def _border(regions: Regions, model_height: int, border: float | None) -> float:
-    """Default distance from a region's edge within which the network's colour is blurred: 1.5 model px."""
+    """Default distance from a region's edge within which the network's colour is blurred: one model
+    pixel (when the network's picture is given already upsampled: 1 % of the picture's side)."""
     if border is not None:
         return float(border)
     scale = regions.shape[0] / model_height
-    return 1.5 * scale if scale > 1.5 else 0.015 * max(regions.shape)
+    return scale if scale > 1.5 else 0.01 * max(regions.shape)
 
 
 def region_colours(regions: Regions, network_rgb, border: float | None = None) -> np.ndarray:
@@ -108,14 +109,17 @@ def _stage_change(net_prev: np.ndarray, net_out: np.ndarray, max_chroma: float,
 
 
 def render_continuous(prev_full, net_prev, net_out, regions: Regions, *, max_chroma: float = 0.03,
-                      gain_range: tuple[float, float] = (0.3, 1.8), eps: float = 1e-3) -> np.ndarray:
+                      gain_range: tuple[float, float] = (0.3, 1.8), smoothing: float = 2.0,
+                      eps: float = 1e-3) -> np.ndarray:
     """A later stage (detail) at full size: the network's change from ``net_prev`` to ``net_out`` (the
     model's crops of both stages) applied to ``prev_full`` (the full-size previous stage, without lines).
 
     The change is a luma gain (in ``gain_range``) times the previous stage plus a chroma shift of at most
     ``max_chroma`` (CbCr units, 0.03 ≈ ΔE 5–8); it is replaced near region borders by the nearest value
     inside the same region (the network's 64 px output blurs across borders), then guided-filtered with
-    the previous stage as guide, so its edges are the regions' edges. Paper around the drawing stays."""
+    the previous stage as guide, so its edges are the regions' edges; ``smoothing`` is the filter's
+    radius in model pixels (the network's pixel-level noise is not shading). Paper around the drawing
+    stays as it is."""
     prev = as_rgb(prev_full)
     before, after = as_rgb(net_prev), as_rgb(net_out)
     if before.shape != after.shape:
@@ -137,11 +141,12 @@ def render_continuous(prev_full, net_prev, net_out, regions: Regions, *, max_chr
     change[borrow] = change[iy[borrow], ix[borrow]]
     paper = regions.outside & _white(prev, regions)
     change[paper[labels]] = 0.0
-    a, b = guided_coefficients(guide, change, radius=max(1, round(scale / factor)), eps=eps)
+    a, b = guided_coefficients(guide, change, radius=max(1, round(smoothing * scale / factor)), eps=eps)
+    filtered = GuidedUpsampler(a, b, prev, factor)
     out = np.empty_like(prev)
     for top in range(0, height, TILE_ROWS):
         band = slice(top, min(top + TILE_ROWS, height))
-        q = apply_guided(a, b, prev[band], (height, width), band)
+        q = filtered.band(band)
         q[paper[regions.labels[band]]] = 0.0
         shaded = prev[band] * np.exp(q[..., :1])
         shaded += cbcr_to_rgb_offset(q[..., 1:])
