@@ -19,6 +19,10 @@ from .errors import ArtzooError
 
 MAX_PIXELS = 40_000_000  # a 6k × 6k photo; more is almost surely a mistake and would eat the RAM
 MIN_SIDE = 8
+SOURCE_MAX_SIDE = 2048  # full-resolution pictures are drawn at most this big: the networks hold no more detail
+# How a pipeline's stage is drawn at full resolution (`artzoo.rendering`): the user's sketch itself, flat
+# colours filling the sketch's line regions, or shading laid over the stage before.
+RENDER_KINDS = ("sketch", "regions", "continuous")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,6 +126,27 @@ def as_pil(image) -> Image.Image:
         raise ArtzooError(f"expected an image (PIL image, numpy array, tensor or file path), got {type(image).__name__}")
     _check_size(*image.size)
     return _to_rgb_on_white(image)
+
+
+def check_render_kinds(kinds, n_stages: int) -> list[str]:
+    """A pipeline's per-stage render kinds, validated (one per stage, known, the first not shading)."""
+    kinds = list(kinds)
+    if len(kinds) != n_stages or any(k not in RENDER_KINDS for k in kinds) or kinds[0] == "continuous":
+        raise ArtzooError(f"render kinds must name one of {list(RENDER_KINDS)} per stage ({n_stages}), the first "
+                          f"not 'continuous'; got {kinds}")
+    return kinds
+
+
+def cap_source(image: Image.Image, what: str = "picture") -> tuple[Image.Image, list[str]]:
+    """The user's picture as kept for full-resolution rendering: at most `SOURCE_MAX_SIDE` px a side
+    (scaled down with a box filter, which keeps thin lines), and a note saying so when it was."""
+    if max(image.size) <= SOURCE_MAX_SIDE:
+        return image, []
+    s = SOURCE_MAX_SIDE / max(image.size)
+    size = (max(MIN_SIDE, round(image.width * s)), max(MIN_SIDE, round(image.height * s)))
+    note = (f"the {what} is {image.width}×{image.height} px; full-size pictures are drawn at {size[0]}×{size[1]} "
+            f"(at most {SOURCE_MAX_SIDE} px a side)")
+    return image.resize(size, Image.Resampling.BOX), [note]
 
 
 def fit_square(image: Image.Image, size: int) -> tuple[Image.Image, Placement]:

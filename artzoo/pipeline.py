@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from . import fitting, hub
 from .errors import ArtzooError
 from .fitting import ProgressFn
-from .images import Placement, hint_mask, load_for_model, to_pil
+from .images import Placement, as_pil, cap_source, check_render_kinds, hint_mask, load_for_model, to_pil
 from .models import (InferenceNet, LatentEncoder, LearnedRegularizer, MultiScaleDiscriminator, RegularizerConfig,
                      StageGenerator)
 from .models.presets import DISCRIMINATORS, transition_configs
@@ -53,7 +53,8 @@ class WorkflowPipeline(nn.Module):
     """A trained (or freshly built) workflow: stage names, channels, size and one `Transition` per step."""
 
     def __init__(self, stages: list[str], channels: list[int], image_size: int, transitions: list[Transition],
-                 perceptual: PerceptualLoss | None = None, info: dict | None = None):
+                 perceptual: PerceptualLoss | None = None, info: dict | None = None,
+                 render_kinds: list[str] | None = None):
         super().__init__()
         if len(stages) < 2 or len(stages) != len(channels) or len(transitions) != len(stages) - 1:
             raise ArtzooError("a pipeline needs ≥ 2 stages, one channel count per stage and one transition per step")
@@ -62,6 +63,9 @@ class WorkflowPipeline(nn.Module):
         self.image_size = int(image_size)
         self.transitions = nn.ModuleList(transitions)
         self.info = dict(info or {})  # free-form metadata kept in the index (training notes, licence, ...)
+        # Per stage, how `Workflow.image(k, original_size=True)` draws it (images.RENDER_KINDS); None:
+        # the network's pictures scaled up.
+        self.render_kinds = None if render_kinds is None else check_render_kinds(render_kinds, len(stages))
         # Not a submodule: the perceptual backbone is a tool for fitting, not part of the saved pipeline.
         object.__setattr__(self, "_perceptual", perceptual)
         self.requires_grad_(False)
@@ -72,7 +76,7 @@ class WorkflowPipeline(nn.Module):
     def from_config(cls, stages: list[str], channels: list[int] | None = None, image_size: int = 64,
                     preset: str = "lean", *, skip_connections: bool = True, nz: int = 8,
                     discriminators: bool = False, regularizer: bool = False, seed: int = 0,
-                    overrides: dict | None = None) -> "WorkflowPipeline":
+                    overrides: dict | None = None, render_kinds: list[str] | None = None) -> "WorkflowPipeline":
         """A randomly initialised pipeline (for training, or tiny ones for tests).
 
         channels defaults to 1 for the first stage (sketch) and 3 for the others; ``overrides`` maps
@@ -92,7 +96,7 @@ class WorkflowPipeline(nn.Module):
             discs = {k: MultiScaleDiscriminator(configs[k]) for k in DISCRIMINATORS if k in configs}
             reg = LearnedRegularizer(RegularizerConfig(num_params=gen.num_adain_params)) if regularizer else None
             transitions.append(Transition(gen, enc, inf, discs, reg))
-        return cls(stages, channels, image_size, transitions)
+        return cls(stages, channels, image_size, transitions, render_kinds=render_kinds)
 
     def save_pretrained(self, path: str | os.PathLike, *, dtype: torch.dtype | None = None,
                         include_discriminators: bool = True, model_card: str | None = None) -> Path:
@@ -104,6 +108,8 @@ class WorkflowPipeline(nn.Module):
                     continue
                 components[f"{kind}_{i}"] = module
         index = {"stages": self.stages, "channels": self.channels, "image_size": self.image_size, "info": self.info}
+        if self.render_kinds is not None:
+            index["render"] = self.render_kinds
         extra = {"README.md": model_card.encode()} if model_card else None
         return hub.write_folder(path, index, components, dtype=dtype, extra_files=extra)
 
@@ -120,7 +126,8 @@ class WorkflowPipeline(nn.Module):
         parts = hub.read_transitions(folder, index, dtype or torch.float32)
         transitions = [Transition(p["generator"], p["latent_encoder"], p["inference"],
                                   {k: p[k] for k in DISCRIMINATORS if k in p}, p.get("regularizer")) for p in parts]
-        pipe = cls(index["stages"], index["channels"], index["image_size"], transitions, info=index.get("info"))
+        pipe = cls(index["stages"], index["channels"], index["image_size"], transitions, info=index.get("info"),
+                   render_kinds=index.get("render"))
         return pipe.to(device) if device is not None else pipe
 
     def push_to_hub(self, repo_id: str, *, token: str | None = None, private: bool = False,
@@ -173,13 +180,28 @@ class WorkflowPipeline(nn.Module):
         A tensor already in model form, (B, C, S, S) in [-1, 1], is used as is: a batch (for evaluation)
         then flows through every operation, one picture per row.
         """
+        tensor, placement, _ = self._load(image, stage, allow_blank=allow_blank)
+        return tensor, placement
+
+    def _load(self, image, stage: int | str, *, allow_blank: bool = False, keep_source: bool = False
+              ) -> tuple[torch.Tensor, Placement | None, tuple[Image.Image, list[str]] | None]:
+        """`load_image`, and with ``keep_source`` the picture itself for full-resolution rendering (at
+        most `images.SOURCE_MAX_SIDE` a side, with a note when it was scaled down); None for tensors."""
         k = self.stage_index(stage)
         model_shape = (self.channels[k], self.image_size, self.image_size)
         if isinstance(image, torch.Tensor) and image.ndim == 4 and tuple(image.shape[1:]) == model_shape:
-            return image.float().clamp(-1, 1).to(self.device), None
-        tensor, placement = load_for_model(image, self.channels[k], self.image_size, what=f"{self.stages[k]} image",
+            return image.float().clamp(-1, 1).to(self.device), None, None
+        picture = as_pil(image)  # decoded once, for the model and the full-size render alike
+        tensor, placement = load_for_model(picture, self.channels[k], self.image_size, what=f"{self.stages[k]} image",
                                            allow_blank=allow_blank)
-        return tensor.to(self.device), placement
+        return tensor.to(self.device), placement, cap_source(picture, self.stages[k]) if keep_source else None
+
+    def _with_source(self, wf: Workflow, stage: int, source: tuple[Image.Image, list[str]] | None) -> Workflow:
+        """The user's picture kept for full-resolution rendering (`Workflow.image(k, original_size=True)`)."""
+        if source is not None and self.render_kinds is not None:
+            wf.source, wf.notes = source
+            wf.source_stage, wf.render_kinds, wf.edit_base = stage, list(self.render_kinds), None
+        return wf
 
     def sample_z(self, seed: int | None = None, n: int = 1, transition: int = 0) -> torch.Tensor:
         """n latent codes from N(0, I), reproducible for a seed (drawn on the CPU, then moved)."""
@@ -222,11 +244,12 @@ class WorkflowPipeline(nn.Module):
         ``z``: None (sampled from ``seed``; the same seed gives the same pictures), one code used for every
         transition, or one per transition. Returns a `Workflow` (``.pil_images()``, ``.final``, ``.save``).
         """
-        x, placement = self.load_image(sketch, 0)
+        x, placement, source = self._load(sketch, 0, keep_source=True)
         zs = self._z_per_transition(z, seed, batch=x.shape[0])
         adain = [t.generator.adain_params(zi) for t, zi in zip(self.transitions, zs)]
         wf = Workflow(self.stages, [x] + [None] * len(self.transitions), zs, adain,
                       [torch.zeros_like(a) for a in adain], self.signature, placement=placement)
+        self._with_source(wf, 0, source)
         self._render(wf, 0)
         return wf
 
@@ -270,10 +293,10 @@ class WorkflowPipeline(nn.Module):
         else:
             if from_stage != 0:
                 raise ArtzooError("a sketch starts at stage 0; pass a Workflow to continue from a later stage")
-            x, placement = self.load_image(start, 0)
+            x, placement, source = self._load(start, 0, keep_source=True)
             empty = [None] * n_trans  # every transition gets its chosen candidate's latent below
-            wf = Workflow(self.stages, [x] + empty, list(empty), list(empty), list(empty), self.signature,
-                          placement=placement)
+            wf = self._with_source(Workflow(self.stages, [x] + empty, list(empty), list(empty), list(empty),
+                                            self.signature, placement=placement), 0, source)
             chosen = [0 if c is None else c for c in chosen]
         if wf.images[0].shape[0] != 1:
             raise ArtzooError("generation by stages takes one picture at a time")
@@ -302,14 +325,17 @@ class WorkflowPipeline(nn.Module):
         stages are regenerated from the inferred sketch: compare ``.images`` (regenerated) with
         ``.targets`` (inferred stages + the artwork); `fit` closes the gap.
         """
-        x, placement = self.load_image(artwork, len(self.stages) - 1)
+        last = len(self.stages) - 1
+        x, placement, source = self._load(artwork, last, keep_source=True)
         targets = [x]
         for t in reversed(self.transitions):
             targets.insert(0, t.inference(targets[0]))
         zs = [t.latent_encoder(targets[i + 1])[0] for i, t in enumerate(self.transitions)]
         adain = [t.generator.adain_params(zi) for t, zi in zip(self.transitions, zs)]
-        wf = Workflow(self.stages, [targets[0]] + [None] * len(self.transitions), zs, adain,
+        # images[0] is a copy: a workflow's tensors must not share memory (safetensors refuses to save them).
+        wf = Workflow(self.stages, [targets[0].clone()] + [None] * len(self.transitions), zs, adain,
                       [torch.zeros_like(a) for a in adain], self.signature, targets=targets, placement=placement)
+        self._with_source(wf, last, source)
         self._render(wf, 0)
         return wf
 
@@ -387,11 +413,12 @@ class WorkflowPipeline(nn.Module):
         k = self.stage_index(stage)
         if image is None and z is None:
             raise ArtzooError("edit needs a new image or a new z for the stage")
-        wf = workflow.copy()
+        wf = self._edited_copy(workflow)
         if image is not None:
-            wf.images[k], placement = self.load_image(image, k)
+            wf.images[k], placement, source = self._load(image, k, keep_source=k == 0)
             if k == 0 and placement is not None:
                 wf.placement = placement  # a new sketch brings its own aspect (sketch redraw)
+                self._with_source(wf, 0, source)  # ... and is drawn at its own size
         if z is not None:
             if k == 0:
                 raise ArtzooError(f"stage '{self.stages[0]}' is the input: it has no latent; pass image= instead")
@@ -402,6 +429,15 @@ class WorkflowPipeline(nn.Module):
             wf.adain[k - 1] = self.transitions[k - 1].generator.adain_params(zk)
         # A new image is kept as given; a new z regenerates its own stage first.
         self._render(wf, k if image is not None else k - 1)
+        return wf
+
+    @staticmethod
+    def _edited_copy(workflow: Workflow) -> Workflow:
+        """A copy to edit. A decomposed artwork remembers its final stage before the first edit, so the
+        full-size picture is the upload changed by the edit, not the network's reconstruction."""
+        wf = workflow.copy()
+        if wf.source is not None and wf.source_stage == len(wf.stages) - 1 and wf.edit_base is None:
+            wf.edit_base = wf.images[-1].clone()
         return wf
 
     def fit_hints(self, workflow: Workflow, stage: int | str, hints, mask=None, steps: int = 40, lr: float = 0.1,
@@ -419,7 +455,7 @@ class WorkflowPipeline(nn.Module):
         if not bool(m.any()):
             raise ArtzooError("no colour hints found: scribble some colour (or pass a mask)")
         m = m[None, None].float()
-        wf = workflow.copy()
+        wf = self._edited_copy(workflow)
         g = self.transitions[k - 1].generator
         with torch.no_grad():
             content = g.encode_content(wf.images[k - 1])

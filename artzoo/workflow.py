@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image
 
@@ -40,6 +41,18 @@ class Workflow:
     placement   where the input sat in the model's square, to give outputs back at its aspect
     signature   which pipeline made it (stage names, channels, size, AdaIN sizes): checked on use
     loss_history  per stage name, the fit's loss per step
+
+    Full resolution (`artzoo.rendering`): the tensors above are the networks' pictures at model size (what
+    fitting, editing and evaluation use). ``image(k, original_size=True)`` draws stage k at the input's
+    own size instead:
+    source        the user's picture at its own size (at most `rendering.MAX_SIDE` a side): the sketch
+                  (``source_stage`` 0) or a decomposed artwork (the last stage)
+    render_kinds  per stage, how the pipeline's stages are drawn: "sketch", "regions" (flat colours that
+                  fill the sketch's line regions) or "continuous" (shading); None: scaled up, not drawn
+    edit_base     for a decomposed artwork, its final stage before the first edit: an edit is applied to
+                  the artwork itself as the change (final − edit_base), so what it does not touch stays
+                  pixel-identical to the upload
+    notes         things the user should be told about the input (e.g. it was scaled down)
     """
 
     stages: list[str]
@@ -51,24 +64,73 @@ class Workflow:
     targets: list[torch.Tensor] | None = None
     placement: Placement | None = None
     loss_history: dict[str, list[float]] = dataclasses.field(default_factory=dict)
+    source: Image.Image | None = None
+    source_stage: int | None = None
+    render_kinds: list[str] | None = None
+    edit_base: torch.Tensor | None = None
+    notes: list[str] = dataclasses.field(default_factory=list)
+    # The last full-resolution render and the sketch's regions, held with the very objects they were made
+    # from (so never stale); shared by copies, which mostly keep the same source.
+    _cache: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
     def copy(self) -> "Workflow":
         clone = lambda ts: None if ts is None else [t.clone() for t in ts]  # noqa: E731
         return dataclasses.replace(
             self, images=clone(self.images), z=clone(self.z), adain=clone(self.adain), delta=clone(self.delta),
-            targets=clone(self.targets), loss_history={k: list(v) for k, v in self.loss_history.items()})
+            targets=clone(self.targets), loss_history={k: list(v) for k, v in self.loss_history.items()},
+            notes=list(self.notes))
 
     def stage_index(self, stage: int | str) -> int:
         return stage_index(self.stages, stage)
 
-    def image(self, stage: int | str = -1, *, original_size: bool = False, max_side: int | None = 2048) -> Image.Image:
-        """Stage's picture as PIL at model size, or cut back to the input's aspect and upscaled to its size
-        (``original_size=True``; capped at ``max_side``: upscaling adds no detail, only pixels)."""
+    def image(self, stage: int | str = -1, *, original_size: bool = False, max_side: int | None = 2048,
+              rendered: bool = True) -> Image.Image:
+        """Stage k's picture: at model size, or (``original_size=True``) at the input's aspect and size,
+        at most ``max_side`` px a side. At the input's size a workflow with a ``source`` is drawn by
+        `artzoo.rendering` (crisp flat colours inside the sketch's lines, shading, the user's lines on
+        top; an edited artwork at its own resolution); ``rendered=False``, or a workflow without one,
+        gives the network's picture scaled up."""
         k = len(self.stages) - 1 if stage == -1 else self.stage_index(stage)
         picture = to_pil(self.images[k])
-        if original_size and self.placement is not None:
-            picture = restore_aspect(picture, self.placement, max_side)
-        return picture
+        if not original_size:
+            return picture
+        drawn = self._drawn(k) if rendered else None
+        if drawn is not None:
+            if max_side and max(drawn.size) > max_side:
+                s = max_side / max(drawn.size)
+                drawn = drawn.resize((max(1, round(drawn.width * s)), max(1, round(drawn.height * s))),
+                                     Image.Resampling.LANCZOS)
+            return drawn
+        return restore_aspect(picture, self.placement, max_side) if self.placement is not None else picture
+
+    def _drawn(self, k: int) -> Image.Image | None:
+        """Stage k at the source's size, or None where there is nothing better than scaling up."""
+        if self.source is None or self.render_kinds is None or self.images[0].shape[0] != 1:
+            return None
+        from . import rendering
+
+        last = len(self.stages) - 1
+        if self.source_stage == last:
+            if k != last or self.edit_base is None:
+                return None  # inferred stages and the unedited reconstruction: the network's own pictures
+            inputs = (self.source, self.edit_base, self.images[k])
+            drawn = self._cached("change", inputs, lambda: Image.fromarray(
+                rendering.apply_change(self.source, self.edit_base, self.images[k], self.placement)))
+            return drawn
+        regions = self._cached("regions", (self.source,), lambda: rendering.segment_sketch(self.source))
+        out = self._cached("stages", (self.source, *self.images), lambda: rendering.render_stages(
+            self.source, self.images, self.placement, self.render_kinds, regions=regions))
+        return out.images[k]
+
+    def _cached(self, name: str, inputs: tuple, make):
+        """``make()``, reused while ``inputs`` are the very same objects, unchanged (tensor versions)."""
+        versions = tuple(getattr(x, "_version", None) for x in inputs)
+        hit = self._cache.get(name)
+        if hit is None or len(hit[0]) != len(inputs) or any(a is not b for a, b in zip(hit[0], inputs)) \
+                or hit[1] != versions:
+            hit = (inputs, versions, make())
+            self._cache[name] = hit
+        return hit[2]
 
     def pil_images(self, *, original_size: bool = False) -> list[Image.Image]:
         return [self.image(k, original_size=original_size) for k in range(len(self.stages))]
@@ -85,9 +147,15 @@ class Workflow:
         for name in ("images", "z", "adain", "delta", "targets"):
             for i, t in enumerate(getattr(self, name) or []):
                 tensors[f"{name}.{i}"] = t.detach().float().contiguous()
+        if self.source is not None:  # kept as 8-bit pixels: what was uploaded, not a float copy
+            tensors["source"] = torch.from_numpy(np.array(self.source.convert("RGB")))
+        if self.edit_base is not None:
+            tensors["edit_base"] = self.edit_base.detach().float().contiguous()
         meta = {"format": str(WORKFLOW_FORMAT), "stages": json.dumps(self.stages),
                 "signature": json.dumps(self.signature), "loss_history": json.dumps(self.loss_history),
-                "placement": json.dumps(self.placement.to_dict() if self.placement else None)}
+                "placement": json.dumps(self.placement.to_dict() if self.placement else None),
+                "source_stage": json.dumps(self.source_stage), "render_kinds": json.dumps(self.render_kinds),
+                "notes": json.dumps(self.notes)}
         path = Path(path)
         tmp = path.with_name(path.name + ".tmp")
         save_file(tensors, str(tmp), metadata=meta)
@@ -104,7 +172,13 @@ class Workflow:
             return [tensors[f"{name}.{i}"] for i in range(sum(k.startswith(name + ".") for k in tensors))]
 
         placement = json.loads(meta["placement"])
+        source = tensors.get("source")
+        # Files from before full-resolution rendering have no source: they scale up, as they always did.
         return cls(stages=json.loads(meta["stages"]), images=series("images"), z=series("z"), adain=series("adain"),
                    delta=series("delta"), targets=series("targets") or None, signature=json.loads(meta["signature"]),
                    placement=Placement.from_dict(placement) if placement else None,
-                   loss_history=json.loads(meta["loss_history"]))
+                   loss_history=json.loads(meta["loss_history"]),
+                   source=None if source is None else Image.fromarray(source.numpy().astype(np.uint8), "RGB"),
+                   source_stage=json.loads(meta.get("source_stage", "null")),
+                   render_kinds=json.loads(meta.get("render_kinds", "null")), edit_base=tensors.get("edit_base"),
+                   notes=json.loads(meta.get("notes", "[]")))

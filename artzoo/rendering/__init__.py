@@ -16,10 +16,10 @@ Building blocks: `segment` → `Regions`; `render_flat`, `render_continuous`, `o
 
 from .export import line_layer, write_psd
 from .regions import Regions, segment
-from .render import MAX_SIDE, Rendered, render_stages
+from .render import MAX_SIDE, Rendered, render_stages, segment_sketch
 from .resample import model_crop
 from .stages import apply_change, apply_hints, overlay_lines, region_colours, render_continuous, render_flat
 
 __all__ = ["MAX_SIDE", "Regions", "Rendered", "apply_change", "apply_hints", "line_layer", "model_crop",
-           "overlay_lines", "region_colours", "render_continuous", "render_flat", "render_stages", "segment",
+           "overlay_lines", "region_colours", "render_continuous", "render_flat", "render_stages", "segment", "segment_sketch",
            "write_psd"]

@@ -9,15 +9,15 @@ import numpy as np
 from PIL import Image
 
 from ..errors import ArtzooError
-from ..images import Placement, as_pil
+from ..images import RENDER_KINDS, SOURCE_MAX_SIDE, Placement, as_pil
 from .colour import to_uint8
 from .export import line_layer, write_psd
 from .regions import Regions, as_grey, check_shape, segment
 from .resample import model_crop
 from .stages import overlay_lines, render_continuous, render_flat
 
-MAX_SIDE = 2048  # larger sketches are scaled down first: the networks' colours hold no more detail
-KINDS = ("sketch", "regions", "continuous")
+MAX_SIDE = SOURCE_MAX_SIDE  # larger sketches are scaled down first: the networks' colours hold no more detail
+KINDS = RENDER_KINDS
 
 
 @dataclasses.dataclass
@@ -57,8 +57,14 @@ def prepare_sketch(sketch) -> tuple[np.ndarray, list[str]]:
     return as_grey(picture), notes
 
 
+def segment_sketch(sketch_full) -> Regions:
+    """`segment` of a sketch as `render_stages` sees it (scaled down to `MAX_SIDE` first): compute it once
+    and pass it to every render of the same sketch."""
+    return segment(prepare_sketch(sketch_full)[0])
+
+
 def render_stages(sketch_full, model_images: list, placement: Placement | None = None,
-                  kinds: list[str] | None = None) -> Rendered:
+                  kinds: list[str] | None = None, *, regions: Regions | None = None) -> Rendered:
     """Render a workflow's stages at the sketch's own resolution.
 
     ``sketch_full``: the user's sketch as given (any size; over `MAX_SIDE` px a side it is scaled down and
@@ -66,7 +72,7 @@ def render_stages(sketch_full, model_images: list, placement: Placement | None =
     `Workflow.images`. ``placement``: where the sketch sat in the model's square (None: it filled it).
     ``kinds`` per stage: "sketch" (the sketch itself), "regions" (flat colours per region) or
     "continuous" (the network's change over the previous stage, shading; not for the first stage);
-    default sketch, regions, then continuous.
+    default sketch, regions, then continuous. ``regions``: `segment_sketch` of this sketch, if known.
     """
     n = len(model_images)
     kinds = (["sketch", "regions"] + ["continuous"] * (n - 2))[:n] if kinds is None else list(kinds)
@@ -78,7 +84,11 @@ def render_stages(sketch_full, model_images: list, placement: Placement | None =
     if kinds[0] == "continuous":
         raise ArtzooError("the first stage cannot be 'continuous': it has no stage before it")
     grey, notes = prepare_sketch(sketch_full)
-    regions = segment(grey)
+    if regions is None:
+        regions = segment(grey)
+    elif regions.shape != grey.shape:
+        raise ArtzooError(f"regions of a {regions.shape[1]}×{regions.shape[0]} sketch given for a "
+                          f"{grey.shape[1]}×{grey.shape[0]} one")
     crops = [model_crop(m, placement) for m in model_images]
     crops = [c[..., 0] if c.shape[-1] == 1 else c for c in crops]
     colours: list[np.ndarray | None] = []
