@@ -132,6 +132,24 @@ class Workflow:
             self._cache[name] = hit
         return hit[2]
 
+    def write_psd(self, path: str | os.PathLike, max_side: int | None = 2048) -> Path:
+        """A layered PSD at the input's size: each stage after the sketch as a layer (bottom first) and,
+        for a workflow drawn from a sketch, the user's lines on transparency on top (flat colours and
+        shading line-free underneath, so a painter can work on them). Written atomically."""
+        from . import rendering
+
+        layers = [(name, self.image(k, original_size=True, max_side=max_side).convert("RGB"))
+                  for k, name in enumerate(self.stages) if k > 0]
+        drawn = self._cache.get("stages")
+        if self.source_stage == 0 and drawn is not None and drawn[0][0] is self.source:
+            out = drawn[2]  # the render just made by image(): line-free colours and the line layer
+            size = layers[0][1].size
+            fit = lambda im: im if im.size == size else im.resize(size, Image.Resampling.LANCZOS)  # noqa: E731
+            layers = [(name, fit(Image.fromarray(rendering.to_uint8(out.colours[k]))))
+                      for k, name in enumerate(self.stages) if out.colours[k] is not None]
+            layers.append(("lines", fit(rendering.line_layer(out.regions))))
+        return rendering.write_psd(path, layers)
+
     def pil_images(self, *, original_size: bool = False) -> list[Image.Image]:
         return [self.image(k, original_size=original_size) for k in range(len(self.stages))]
 

@@ -108,3 +108,23 @@ def test_render_kinds_travel_with_the_pipeline_folder_and_are_checked(pipe, tmp_
         WorkflowPipeline.from_config(["sketch", "flat"], image_size=32, preset="tiny", render_kinds=["continuous", "regions"])
     with pytest.raises(ArtzooError, match="render kinds"):
         WorkflowPipeline.from_config(["sketch", "flat"], image_size=32, preset="tiny", render_kinds=["sketch"])
+
+
+def test_layered_psd_has_the_lines_on_transparency_over_line_free_stages(pipe, tmp_path):
+    from psd_tools import PSDImage
+
+    sketch = drawing()
+    wf = pipe.generate(sketch, seed=2)
+    path = wf.write_psd(tmp_path / "w.psd")
+    psd = PSDImage.open(path)
+    layers = list(psd)
+    assert [layer.name for layer in layers] == ["flat", "detail", "lines"] and psd.size == (300, 420)
+    lines = np.asarray(layers[-1].composite(viewport=psd.viewbox).convert("RGBA"))
+    ink = np.asarray(sketch) < 100
+    assert lines[..., 3][ink].mean() > 200 and lines[..., 3][~ink].mean() < 10  # ink opaque, paper clear
+    flat = np.asarray(layers[0].composite(viewport=psd.viewbox).convert("RGB"), dtype=np.int64)
+    shown = np.asarray(wf.image("flat", original_size=True), dtype=np.int64)
+    # The flat layer is the shown flat without the lines: equal on paper, lighter on the lines.
+    assert np.abs(flat[~ink] - shown[~ink]).max() <= 2 and flat[ink].mean() > shown[ink].mean() + 20
+    decomposed = pipe.decompose(np.asarray(drawing().convert("RGB")))
+    assert [layer.name for layer in PSDImage.open(decomposed.write_psd(tmp_path / "d.psd"))] == ["flat", "detail"]

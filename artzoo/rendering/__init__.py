@@ -14,6 +14,7 @@ Building blocks: `segment` → `Regions`; `render_flat`, `render_continuous`, `o
 `artzoo.rendering.metrics`. See docs/RENDERING.md.
 """
 
+from .colour import to_uint8
 from .export import line_layer, write_psd
 from .regions import Regions, segment
 from .render import MAX_SIDE, Rendered, render_stages, segment_sketch
@@ -21,5 +22,5 @@ from .resample import model_crop
 from .stages import apply_change, apply_hints, overlay_lines, region_colours, render_continuous, render_flat
 
 __all__ = ["MAX_SIDE", "Regions", "Rendered", "apply_change", "apply_hints", "line_layer", "model_crop",
-           "overlay_lines", "region_colours", "render_continuous", "render_flat", "render_stages", "segment", "segment_sketch",
+           "overlay_lines", "region_colours", "render_continuous", "render_flat", "render_stages", "segment", "segment_sketch", "to_uint8",
            "write_psd"]
