@@ -5,7 +5,9 @@ a side, found with block maxima so thin lines survive, then scaled back up):
 
 1. Paper level: the brightest pixel of each block, smoothed (scanned pages are not evenly lit), so a
    line is what is darker than the paper *around it* — any line colour, pencil on grey paper included.
-   Darkness relative to the paper, with the paper's grain taken off, is the line alpha.
+   Darkness relative to the paper, with the paper's grain taken off, is the line alpha (zero farther
+   than 2 px from any line, so specks and grain are not drawn back). A picture that is mostly
+   neither paper nor ink is a photo or a painting, not line art, and is refused.
 2. Line mask: alpha above a fraction of the sketch's own ink level.
 3. Gap closing: the cores of regions are the paper farther than ``max_gap / 2 + 1`` px from any line
    (the distance transform of the paper), so a gap of up to ``max_gap`` px cannot connect two cores.
