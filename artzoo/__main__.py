@@ -38,14 +38,20 @@ def _inputs(path: str) -> list[Path]:
     return [p]
 
 
-def _write(workflow, folder: Path, original_size: bool, prefix: str = "") -> None:
+def _write(workflow, folder: Path, args, prefix: str = "") -> None:
+    """One PNG per stage (at the input's own size, drawn at full resolution, unless --model-size), the
+    workflow as a GIF, and with --psd a layered PSD."""
     from .sharing import workflow_gif
 
     folder.mkdir(parents=True, exist_ok=True)
-    images = workflow.pil_images(original_size=original_size)
+    images = workflow.pil_images(original_size=not args.model_size)
     for k, (name, image) in enumerate(zip(workflow.stages, images)):
         image.save(folder / f"{prefix}{k}_{name}.png")
     workflow_gif(images, folder / f"{prefix}workflow.gif")
+    if args.psd:
+        workflow.write_psd(folder / f"{prefix}workflow.psd")
+    for note in workflow.notes:
+        print(f"note: {note}", file=sys.stderr)
 
 
 def _checked(parse):
@@ -79,7 +85,7 @@ def cmd_generate(args) -> None:
     files = _inputs(args.input)
     for f in _progress(files, "generate"):
         wf = pipe.generate(f, seed=args.seed)
-        _write(wf, Path(args.out) / f.stem if len(files) > 1 else Path(args.out), args.original_size)
+        _write(wf, Path(args.out) / f.stem if len(files) > 1 else Path(args.out), args)
     print(f"wrote {len(files)} workflow(s) to {args.out}")
 
 
@@ -92,7 +98,7 @@ def cmd_decompose(args) -> None:
         if args.fit_steps:
             wf = pipe.fit(wf, steps=args.fit_steps, regularizer=args.regularizer)
         out = Path(args.out) / f.stem if len(files) > 1 else Path(args.out)
-        _write(wf, out, args.original_size)
+        _write(wf, out, args)
         for k, (name, target) in enumerate(zip(wf.stages, wf.targets)):
             to_pil(target).save(out / f"inferred_{k}_{name}.png")
         wf.save(out / "workflow.safetensors")
@@ -116,7 +122,7 @@ def cmd_edit(args) -> None:
         edited = pipe.edit(wf, stage, z=z)
     else:
         edited = pipe.edit(wf, stage, image=args.image)
-    _write(edited, Path(args.out), args.original_size)
+    _write(edited, Path(args.out), args)
     edited.save(Path(args.out) / "workflow.safetensors")
     print(f"wrote the edited workflow to {args.out}")
 
@@ -126,11 +132,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="known pipelines").set_defaults(func=cmd_list)
 
+    def outputs(p):
+        p.add_argument("--original-size", action="store_true",
+                       help="write at the input's own size, drawn at full resolution (the default)")
+        p.add_argument("--model-size", action="store_true",
+                       help="write the networks' own pictures at model size instead (e.g. 64 px)")
+        p.add_argument("--psd", action="store_true", help="also write workflow.psd: the stages and the lines as layers")
+
     def common(p, input_help):
         p.add_argument("input", help=input_help)
         p.add_argument("--pipeline", default="fluent-emoji", help="zoo name or pipeline folder")
         p.add_argument("--out", default="artzoo-out", help="output folder")
-        p.add_argument("--original-size", action="store_true", help="write at the input's aspect and size")
+        outputs(p)
 
     g = sub.add_parser("generate", help="sketch(es) → every later stage")
     common(g, "a sketch image or a folder of them")
@@ -152,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--strength", type=float, default=1.0, help="0 keeps the old latent, 1 uses the new one")
     e.add_argument("--image", help="a new picture for the stage (e.g. a repainted flat colouring)")
     e.add_argument("--out", default="artzoo-out", help="output folder")
-    e.add_argument("--original-size", action="store_true", help="write at the input's aspect and size")
+    outputs(e)
     e.set_defaults(func=cmd_edit)
     return parser
 

@@ -42,6 +42,30 @@ def test_generate_a_folder_with_one_seed(tiny_dir, sketches, tmp_path):
         assert gif.n_frames >= 3
 
 
+def test_generate_writes_full_resolution_pngs_and_a_psd(tmp_path):
+    from psd_tools import PSDImage
+
+    from artzoo import WorkflowPipeline
+
+    drawn = WorkflowPipeline.from_config(["sketch", "flat", "detail"], image_size=32, preset="tiny", seed=0,
+                                         render_kinds=["sketch", "regions", "continuous"])
+    folder = drawn.save_pretrained(tmp_path / "drawn")
+    sketch = np.full((400, 260), 255, np.uint8)
+    sketch[40:360, [40, 220]] = 0
+    sketch[[40, 360], 40:221] = 0
+    Image.fromarray(sketch).save(tmp_path / "box.png")
+    result = run("generate", tmp_path / "box.png", "--pipeline", folder, "--out", tmp_path / "full", "--psd")
+    assert result.returncode == 0, result.stderr
+    flat = np.asarray(Image.open(tmp_path / "full" / "1_flat.png").convert("RGB"), dtype=np.int64)
+    assert flat.shape == (400, 260, 3)
+    inside = flat[60:340, 60:200].reshape(-1, 3)
+    assert (np.abs(inside - inside[0]).max(1) <= 1).all()  # one flat colour inside the box
+    assert [layer.name for layer in PSDImage.open(tmp_path / "full" / "workflow.psd")] == ["flat", "detail", "lines"]
+    result = run("generate", tmp_path / "box.png", "--pipeline", folder, "--out", tmp_path / "raw", "--model-size")
+    assert result.returncode == 0, result.stderr
+    assert Image.open(tmp_path / "raw" / "1_flat.png").size == (32, 32)
+
+
 def test_decompose_then_edit(tiny_dir, tmp_path, artwork):
     Image.fromarray(artwork).save(tmp_path / "art.png")
     out = tmp_path / "dec"
