@@ -219,6 +219,26 @@ def hint_mask(hints: torch.Tensor, mask=None) -> torch.Tensor:
     return m
 
 
+def full_size_hints(hints, mask, size: tuple[int, int], placement: Placement | None, model_size: int) -> Image.Image:
+    """Colour hints at a source picture's ``size`` as RGBA, alpha marking the scribbles: ``hints`` is any
+    image of the source's frame; ``mask`` (see `hint_mask`) is in the model square when it is model-size
+    (cut out at ``placement``), else in the hints' own frame; None: every clearly coloured pixel."""
+    rgb = as_pil(hints).resize(size, Image.Resampling.NEAREST)
+    if mask is None:
+        a = np.asarray(rgb, dtype=np.int16)
+        marked = a.max(-1) - a.min(-1) > 64  # scribbles are coloured; lines and paper are grey
+    else:
+        m = np.asarray(mask.cpu() if isinstance(mask, torch.Tensor) else mask, dtype=bool)
+        if m.ndim == 3:
+            m = m.any(-1) if m.shape[-1] in (1, 3, 4) else m.any(0)
+        if m.shape == (model_size, model_size) and placement is not None:
+            left, top, right, bottom = placement.box
+            m = m[top:bottom, left:right]
+        marked = np.asarray(Image.fromarray(m).resize(size, Image.Resampling.NEAREST))
+    rgba = np.dstack([np.asarray(rgb), np.where(marked, 255, 0).astype(np.uint8)])
+    return Image.fromarray(rgba, "RGBA")
+
+
 CAPTION_PX = 14  # PIL's built-in bitmap font is about 11 px tall
 
 

@@ -21,7 +21,8 @@ import torch.nn.functional as F
 from . import fitting, hub
 from .errors import ArtzooError
 from .fitting import ProgressFn
-from .images import Placement, as_pil, cap_source, check_render_kinds, hint_mask, load_for_model, to_pil
+from .images import (Placement, as_pil, cap_source, check_render_kinds, full_size_hints, hint_mask, load_for_model,
+                     to_pil)
 from .models import (InferenceNet, LatentEncoder, LearnedRegularizer, MultiScaleDiscriminator, RegularizerConfig,
                      StageGenerator)
 from .models.presets import DISCRIMINATORS, transition_configs
@@ -445,7 +446,8 @@ class WorkflowPipeline(nn.Module):
         """Colour hints: adapt the AdaIN increment of the transition that makes ``stage`` so the stage
         takes the colours the user scribbled (``hints``) where they scribbled (``mask``: bool H×W, or
         None = every clearly coloured pixel of ``hints``), staying close to the current picture elsewhere.
-        Later stages are regenerated to follow."""
+        Later stages are regenerated to follow. Drawn at full resolution, every line region a scribble
+        touches takes the scribble's colour exactly (`Workflow.hints`)."""
         self._check_workflow(workflow)
         k = self.stage_index(stage)
         if k == 0 or self.channels[k] != 3:
@@ -469,6 +471,8 @@ class WorkflowPipeline(nn.Module):
 
         report = None if progress is None else lambda step, value: progress(step, steps, self.stages[k], value)  # noqa: E731
         wf.delta[k - 1], history = fitting.optimise(loss, wf.delta[k - 1], steps, lr, progress=report)
+        if wf.source is not None and wf.source_stage == 0 and wf.render_kinds[k] == "regions":
+            wf.hints = {**wf.hints, k: full_size_hints(hints, mask, wf.source.size, wf.placement, self.image_size)}
         wf.loss_history[f"hints:{self.stages[k]}"] = history
         with torch.no_grad():
             wf.images[k] = g.decode(content, wf.adain[k - 1] + wf.delta[k - 1])

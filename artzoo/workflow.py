@@ -53,6 +53,8 @@ class Workflow:
                   the artwork itself as the change (final − edit_base), so what it does not touch stays
                   pixel-identical to the upload
     notes         things the user should be told about the input (e.g. it was scaled down)
+    hints         stage → the user's colour hints at the source's size (RGBA, alpha marks the scribbles):
+                  each line region a scribble touches is drawn in its colour exactly
     """
 
     stages: list[str]
@@ -69,6 +71,7 @@ class Workflow:
     render_kinds: list[str] | None = None
     edit_base: torch.Tensor | None = None
     notes: list[str] = dataclasses.field(default_factory=list)
+    hints: dict[int, Image.Image] = dataclasses.field(default_factory=dict)
     # The last full-resolution render and the sketch's regions, held with the very objects they were made
     # from (so never stale); shared by copies, which mostly keep the same source.
     _cache: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
@@ -78,7 +81,7 @@ class Workflow:
         return dataclasses.replace(
             self, images=clone(self.images), z=clone(self.z), adain=clone(self.adain), delta=clone(self.delta),
             targets=clone(self.targets), loss_history={k: list(v) for k, v in self.loss_history.items()},
-            notes=list(self.notes))
+            notes=list(self.notes), hints=dict(self.hints))
 
     def stage_index(self, stage: int | str) -> int:
         return stage_index(self.stages, stage)
@@ -118,8 +121,9 @@ class Workflow:
                 rendering.apply_change(self.source, self.edit_base, self.images[k], self.placement)))
             return drawn
         regions = self._cached("regions", (self.source,), lambda: rendering.segment_sketch(self.source))
-        out = self._cached("stages", (self.source, *self.images), lambda: rendering.render_stages(
-            self.source, self.images, self.placement, self.render_kinds, regions=regions))
+        hints = tuple(self.hints.items())
+        out = self._cached("stages", (self.source, *self.images, *(h for _, h in hints)), lambda: rendering.render_stages(
+            self.source, self.images, self.placement, self.render_kinds, regions=regions, hints=dict(hints)))
         return out.images[k]
 
     def _cached(self, name: str, inputs: tuple, make):
@@ -169,6 +173,8 @@ class Workflow:
             tensors["source"] = torch.from_numpy(np.array(self.source.convert("RGB")))
         if self.edit_base is not None:
             tensors["edit_base"] = self.edit_base.detach().float().contiguous()
+        for k, picture in self.hints.items():
+            tensors[f"hints.{k}"] = torch.from_numpy(np.array(picture.convert("RGBA")))
         meta = {"format": str(WORKFLOW_FORMAT), "stages": json.dumps(self.stages),
                 "signature": json.dumps(self.signature), "loss_history": json.dumps(self.loss_history),
                 "placement": json.dumps(self.placement.to_dict() if self.placement else None),
@@ -199,4 +205,6 @@ class Workflow:
                    source=None if source is None else Image.fromarray(source.numpy().astype(np.uint8), "RGB"),
                    source_stage=json.loads(meta.get("source_stage", "null")),
                    render_kinds=json.loads(meta.get("render_kinds", "null")), edit_base=tensors.get("edit_base"),
-                   notes=json.loads(meta.get("notes", "[]")))
+                   notes=json.loads(meta.get("notes", "[]")),
+                   hints={int(name.split(".")[1]): Image.fromarray(t.numpy().astype(np.uint8), "RGBA")
+                          for name, t in tensors.items() if name.startswith("hints.")})

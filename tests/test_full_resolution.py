@@ -128,3 +128,21 @@ def test_layered_psd_has_the_lines_on_transparency_over_line_free_stages(pipe, t
     assert np.abs(flat[~ink] - shown[~ink]).max() <= 2 and flat[ink].mean() > shown[ink].mean() + 20
     decomposed = pipe.decompose(np.asarray(drawing().convert("RGB")))
     assert [layer.name for layer in PSDImage.open(decomposed.write_psd(tmp_path / "d.psd"))] == ["flat", "detail"]
+
+
+def test_a_colour_hint_sets_its_region_exactly_and_later_stages_follow(pipe):
+    sketch = drawing()
+    wf = pipe.generate(sketch, seed=1)
+    hints = Image.new("RGB", sketch.size, "white")
+    ImageDraw.Draw(hints).line((120, 150, 180, 160), fill=(230, 20, 40), width=6)  # a scribble in the ellipse
+    hinted = pipe.fit_hints(wf, "flat", hints, steps=3)
+    flat = np.asarray(hinted.image("flat", original_size=True), dtype=np.int64)
+    inside = flat[100:200, 90:210].reshape(-1, 3)
+    share_red = (np.abs(inside - [230, 20, 40]).max(1) <= 1).mean()
+    assert share_red > 0.99  # the whole region, not just the scribble
+    box = flat[260:380, 70:230].reshape(-1, 3)  # the other region keeps a colour of its own
+    assert (np.abs(box - [230, 20, 40]).max(1) > 30).all()
+    detail = np.asarray(hinted.image("detail", original_size=True), dtype=np.int64)
+    before = np.asarray(wf.image("detail", original_size=True), dtype=np.int64)
+    assert np.abs(detail[120:180, 110:190] - [230, 20, 40]).mean() < np.abs(before[120:180, 110:190] - [230, 20, 40]).mean()
+    assert 1 in hinted.hints and not wf.hints  # the original workflow is untouched

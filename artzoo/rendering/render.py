@@ -14,7 +14,7 @@ from .colour import to_uint8
 from .export import line_layer, write_psd
 from .regions import Regions, as_grey, check_shape, segment
 from .resample import model_crop
-from .stages import overlay_lines, render_continuous, render_flat
+from .stages import apply_hints, overlay_lines, render_continuous, render_flat
 
 MAX_SIDE = SOURCE_MAX_SIDE  # larger sketches are scaled down first: the networks' colours hold no more detail
 KINDS = RENDER_KINDS
@@ -64,7 +64,8 @@ def segment_sketch(sketch_full) -> Regions:
 
 
 def render_stages(sketch_full, model_images: list, placement: Placement | None = None,
-                  kinds: list[str] | None = None, *, regions: Regions | None = None) -> Rendered:
+                  kinds: list[str] | None = None, *, regions: Regions | None = None,
+                  hints: dict[int, Image.Image] | None = None) -> Rendered:
     """Render a workflow's stages at the sketch's own resolution.
 
     ``sketch_full``: the user's sketch as given (any size; over `MAX_SIDE` px a side it is scaled down and
@@ -73,6 +74,8 @@ def render_stages(sketch_full, model_images: list, placement: Placement | None =
     ``kinds`` per stage: "sketch" (the sketch itself), "regions" (flat colours per region) or
     "continuous" (the network's change over the previous stage, shading; not for the first stage);
     default sketch, regions, then continuous. ``regions``: `segment_sketch` of this sketch, if known.
+    ``hints``: stage index → colour hints at the sketch's size (RGBA, alpha marks the scribbles): each
+    region of that "regions" stage a scribble touches takes its colour exactly, and later stages follow.
     """
     n = len(model_images)
     kinds = (["sketch", "regions"] + ["continuous"] * (n - 2))[:n] if kinds is None else list(kinds)
@@ -100,6 +103,11 @@ def render_stages(sketch_full, model_images: list, placement: Placement | None =
             continue
         if kind == "regions":
             colour = render_flat(regions, crops[k])
+            scribbles = hints.get(k) if hints else None
+            if scribbles is not None:
+                scribbles = scribbles.resize(regions.shape[::-1], Image.Resampling.NEAREST)
+                if (np.asarray(scribbles)[..., 3] > 127)[~regions.lines].any():  # not only on the lines
+                    colour = apply_hints(regions, colour, scribbles)
         else:
             prev = colours[k - 1] if colours[k - 1] is not None else np.repeat(grey[..., None], 3, -1)
             colour = render_continuous(prev, crops[k - 1], crops[k], regions)
