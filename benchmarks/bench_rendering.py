@@ -6,7 +6,7 @@
 
 The published pipeline generates each test sketch's stages at 64 px (its own load_image scales the
 512 px sketch down; sketch i uses seed --seed + i); they are rendered at 512 px and compared with the network output scaled up
-(Workflow.image(original_size=True)). ΔE is CIE76. "Paper" is the white around the drawing in the
+(cut to the sketch's box, Lanczos). ΔE is CIE76. "Paper" is the white around the drawing in the
 ground-truth flat picture (border-connected white, eroded 3 px). Targets: flat purity ≥ 0.99, paper
 tint ≤ 0.005, mean per-region ΔE render vs network ≤ 5, detail's chroma shift ≤ the network's;
 512 px → all stages ≤ 0.3 s, 2048 px ≤ 2 s, peak RSS ≤ 1.5 GB.
@@ -34,6 +34,7 @@ from PIL import Image, ImageDraw
 from scipy import ndimage
 
 import artzoo
+from artzoo.images import restore_aspect, to_pil
 from artzoo.rendering import render_stages, segment
 from artzoo.rendering.metrics import chroma_shift, paper_tint, region_delta_e, region_purity
 
@@ -50,6 +51,12 @@ def paper_mask(flat_truth: Image.Image) -> np.ndarray:
     return ndimage.binary_erosion(outside, iterations=3)
 
 
+def scaled_up(tensor, placement, size) -> Image.Image:
+    """The network's output as the app showed it before rendering: cut to the box, scaled up (Lanczos)."""
+    picture = to_pil(tensor)
+    return restore_aspect(picture, placement) if placement else picture.resize(size, Image.Resampling.LANCZOS)
+
+
 def quality(pipe, folder: Path, seed: int) -> tuple[list[dict], list[tuple]]:
     rows, pictures = [], []
     for i, path in enumerate(sorted((folder / "sketch").glob("*.png"))):
@@ -57,7 +64,7 @@ def quality(pipe, folder: Path, seed: int) -> tuple[list[dict], list[tuple]]:
         wf = pipe.generate(sketch, seed=seed + i)  # a palette per sketch: more of the network's range
         out = render_stages(sketch, wf.images, wf.placement)
         regions = out.regions
-        net_flat, net_detail = (np.asarray(wf.image(k, original_size=True)) for k in (1, 2))
+        net_flat, net_detail = (np.asarray(scaled_up(wf.images[k], wf.placement, sketch.size)) for k in (1, 2))
         inside = regions.inside_mask() & ~regions.lines
         paper = paper_mask(Image.open(folder / "flat" / path.name))
         rows.append({

@@ -70,19 +70,24 @@ def _indices(pick, n: int) -> np.ndarray | None:
 
 def block_reduce(image: np.ndarray, factor: int, how: str = "mean") -> np.ndarray:
     """Shrink (H, W, ...) by an integer factor, each output pixel the mean, max or min of its block (edges
-    padded)."""
+    padded). Reduced one axis at a time with in-place ufuncs: several times faster than a 2-axis reduce."""
     if factor == 1:
         return image
     h, w = image.shape[:2]
     ph, pw = -h % factor, -w % factor
     if ph or pw:
         image = np.pad(image, ((0, ph), (0, pw)) + ((0, 0),) * (image.ndim - 2), mode="edge")
-    blocks = image.reshape(image.shape[0] // factor, factor, image.shape[1] // factor, factor, *image.shape[2:])
-    if how == "max":
-        return blocks.max(axis=(1, 3))
-    if how == "min":
-        return blocks.min(axis=(1, 3))
-    return blocks.mean(axis=(1, 3), dtype=np.float32)
+    combine = {"mean": np.add, "max": np.maximum, "min": np.minimum}[how]
+    rest = image.shape[2:]
+    rows = image.reshape(image.shape[0] // factor, factor, image.shape[1], *rest)
+    acc = rows[:, 0].astype(np.float32) if how == "mean" else rows[:, 0].copy()
+    for i in range(1, factor):
+        combine(acc, rows[:, i], out=acc)
+    cols = acc.reshape(acc.shape[0], acc.shape[1] // factor, factor, *rest)
+    out = cols[:, :, 0].copy()
+    for i in range(1, factor):
+        combine(out, cols[:, :, i], out=out)
+    return out / np.float32(factor * factor) if how == "mean" else out
 
 
 def box_mean(x: np.ndarray, radius: int) -> np.ndarray:
