@@ -35,7 +35,7 @@ from scipy import ndimage
 
 import artzoo
 from artzoo.images import restore_aspect, to_pil
-from artzoo.rendering import render_stages, segment
+from artzoo.rendering import apply_change, render_stages, segment
 from artzoo.rendering.metrics import chroma_shift, paper_tint, region_delta_e, region_purity
 
 GRID_COLUMNS = ("sketch", "network flat (64 px, scaled up)", "rendered flat", "network detail (scaled up)",
@@ -128,12 +128,17 @@ def speed(pipe, sketch_path: Path, repeat: int) -> dict:
     sketch = Image.open(sketch_path).convert("L")
     wf = pipe.generate(sketch, seed=0)
     big = sketch.resize((2048, 2048), Image.Resampling.LANCZOS)
+    rss_before = peak_rss_mb()
+    upload = np.asarray(render_stages(big, wf.images, wf.placement).images[2])
     return {
-        "peak RSS before (MB)": peak_rss_mb(),
+        "peak RSS before (MB)": rss_before,
         "segment 512 (s)": timed(lambda: segment(np.asarray(sketch)), repeat),
         "all stages 512 (s)": timed(lambda: render_stages(sketch, wf.images, wf.placement), repeat),
         "segment 2048 (s)": timed(lambda: segment(np.asarray(big)), max(1, repeat // 3)),
         "all stages 2048 (s)": timed(lambda: render_stages(big, wf.images, wf.placement), max(1, repeat // 3)),
+        # An edit that changes every pixel of a 2048 px upload (the worst case for apply_change).
+        "edit 2048 (s)": timed(lambda: apply_change(upload, wf.images[2], wf.images[2] * 0.8, wf.placement),
+                               max(1, repeat // 3)),
         "peak RSS after (MB)": peak_rss_mb(),
     }
 
