@@ -7,6 +7,7 @@ one palette) and write, per input, one PNG per stage and an animated GIF of the 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -36,6 +37,23 @@ def _inputs(path: str) -> list[Path]:
     if not p.exists():
         raise ArtzooError(f"no such file or folder: {p}")
     return [p]
+
+
+def _output_folders(files: list[Path], out: Path) -> list[Path]:
+    """Where each input's results go: ``out`` itself for one input, else one folder per input named after
+    it, reduced to letters, digits, '_' and '-' (so '..' or '/' can never leave ``out``) and made unique
+    (a.png and a.jpg get a_png and a_jpg, never one folder both write to)."""
+    if len(files) == 1:
+        return [out]
+    safe = lambda text: re.sub(r"[^A-Za-z0-9_-]", "_", text) or "_"  # noqa: E731
+    names = [safe(f.stem) for f in files]
+    names = [safe(f.name) if names.count(n) > 1 else n for f, n in zip(files, names)]
+    seen: dict[str, int] = {}
+    unique = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        unique.append(name if seen[name] == 1 else f"{name}-{seen[name]}")
+    return [out / name for name in unique]
 
 
 def _write(workflow, folder: Path, args, prefix: str = "") -> None:
@@ -83,21 +101,20 @@ def cmd_list(args) -> None:
 def cmd_generate(args) -> None:
     pipe = _load_pipeline(args.pipeline)
     files = _inputs(args.input)
-    for f in _progress(files, "generate"):
+    for f, out in zip(_progress(files, "generate"), _output_folders(files, Path(args.out))):
         wf = pipe.generate(f, seed=args.seed)
-        _write(wf, Path(args.out) / f.stem if len(files) > 1 else Path(args.out), args)
+        _write(wf, out, args)
     print(f"wrote {len(files)} workflow(s) to {args.out}")
 
 
 def cmd_decompose(args) -> None:
     pipe = _load_pipeline(args.pipeline)
     files = _inputs(args.input)
-    for f in _progress(files, "decompose"):
+    for f, out in zip(_progress(files, "decompose"), _output_folders(files, Path(args.out))):
         wf = pipe.decompose(f)
         before = pipe.reconstruction_error(wf)
         if args.fit_steps:
             wf = pipe.fit(wf, steps=args.fit_steps, regularizer=args.regularizer)
-        out = Path(args.out) / f.stem if len(files) > 1 else Path(args.out)
         _write(wf, out, args)
         for k, (name, target) in enumerate(zip(wf.stages, wf.targets)):
             to_pil(target).save(out / f"inferred_{k}_{name}.png")

@@ -19,6 +19,8 @@ class DiscriminatorConfig(NetConfig):
     n_layers: int = 3
     n_scales: int = 2
 
+    LIMITS = dict(in_channels=(1, 8), image_size=(8, 1024), base_channels=(1, 512), n_layers=(1, 8), n_scales=(1, 6))
+
 
 def patch_critic(in_ch: int, base: int, n_layers: int) -> nn.Sequential:
     layers: list[nn.Module] = []

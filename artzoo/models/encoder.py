@@ -20,6 +20,9 @@ class LatentEncoderConfig(NetConfig):
     max_channels: int = 128
     nz: int = 8
 
+    LIMITS = dict(in_channels=(1, 4), image_size=(8, 1024), base_channels=(1, 512), n_blocks=(0, 10),
+                  max_channels=(1, 4096), nz=(1, 512))
+
 
 class DownResBlock(nn.Module):
     """Pre-activation residual block that halves the resolution by mean pooling."""

@@ -33,6 +33,9 @@ class GeneratorConfig(NetConfig):
     # AdaIN): keeps thin structures sharp on small CPU models; colour still comes through AdaIN.
     skip_connections: bool = True
 
+    LIMITS = dict(in_channels=(1, 4), out_channels=(1, 4), image_size=(8, 1024), base_channels=(1, 512),
+                  n_downsample=(0, 6), n_content_res=(0, 16), n_adain_res=(1, 16), nz=(1, 512), mlp_dim=(1, 4096))
+
 
 class StageGenerator(nn.Module):
     def __init__(self, config: GeneratorConfig):

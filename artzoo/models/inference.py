@@ -20,6 +20,9 @@ class InferenceNetConfig(NetConfig):
     n_downsample: int = 5
     max_channels: int = 256
 
+    LIMITS = dict(in_channels=(1, 4), out_channels=(1, 4), image_size=(8, 1024), base_channels=(1, 512),
+                  n_downsample=(1, 10), max_channels=(1, 4096))
+
 
 class InferenceNet(nn.Module):
     def __init__(self, config: InferenceNetConfig):

@@ -23,6 +23,8 @@ class RegularizerConfig(NetConfig):
     beta: float = 100.0
     init: float = 0.1
 
+    LIMITS = dict(num_params=(1, 1_000_000), scale=(0, 1000), beta=(0.001, 10_000), init=(-1000, 1000))
+
 
 class LearnedRegularizer(nn.Module):
     def __init__(self, config: RegularizerConfig):
