@@ -85,7 +85,7 @@ def quality(pipe, folder: Path, seed: int) -> tuple[list[dict], list[tuple]]:
     return rows, pictures
 
 
-def grid(pictures: list[tuple], path: Path, cell: int = 320) -> None:
+def grid(pictures: list[tuple], path: Path, cell: int = 256) -> None:
     """Rows of sketch | network flat | rendered flat | network detail | rendered detail."""
     head = 28
     canvas = Image.new("RGB", (cell * len(GRID_COLUMNS), head + cell * len(pictures)), "white")
