@@ -5,8 +5,8 @@
     python benchmarks/bench_rendering.py --threads 2 --speed-only
 
 The published pipeline generates each test sketch's stages at 64 px (its own load_image scales the
-512 px sketch down; sketch i uses seed --seed + i); they are rendered at 512 px and compared with the network output scaled up
-(cut to the sketch's box, Lanczos). ΔE is CIE76. "Paper" is the white around the drawing in the
+512 px sketch down; sketch i uses seed --seed + i); they are rendered at 512 px and compared with the
+network output scaled up (cut to the sketch's box, Lanczos). ΔE is CIE76. "Paper" is the white around the drawing in the
 ground-truth flat picture (border-connected white, eroded 3 px). Targets: flat purity ≥ 0.99, paper
 tint ≤ 0.005, mean per-region ΔE render vs network ≤ 5, detail's chroma shift ≤ the network's;
 512 px → all stages ≤ 0.3 s, 2048 px ≤ 2 s, peak RSS ≤ 1.5 GB.

@@ -220,7 +220,8 @@ def apply_change(original_full, before_model, after_model, placement=None, *, th
     original = original[..., :3]
     before, after = model_crop(before_model, placement), model_crop(after_model, placement)
     if before.shape != after.shape or before.shape[-1] != 3:
-        raise ArtzooError(f"before and after must be colour model tensors of one size, got {before.shape} and {after.shape}")
+        raise ArtzooError(f"before and after must be colour model tensors of one size, got {before.shape} "
+                          f"and {after.shape}")
     change = after - before
     changed = np.abs(change).max(-1) >= threshold
     change[~changed] = 0.0
