@@ -5,11 +5,16 @@ GRADIO_SERVER_PORT (default 127.0.0.1:7860). Needs no network: nothing is downlo
 """
 
 import os
+import tempfile
 import time
 
 start = time.perf_counter()
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home, the app must run offline
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Visitors' uploads and results are theirs: every file this server writes is private to its user (0600),
+# and Gradio's cache is a fresh private folder of this process, not the shared /tmp/gradio.
+os.umask(0o077)
+os.environ.setdefault("GRADIO_TEMP_DIR", tempfile.mkdtemp(prefix="artzoo-gradio-"))
 
 from artzoo.app import PipelineRegistry, build_demo, launch_kwargs  # noqa: E402
 

@@ -6,16 +6,37 @@ Everything here raises `ArtzooError` for unusable input (the `user_errors` decor
 
 from __future__ import annotations
 
+import collections
 import functools
 import html
+import io
 import logging
+import threading
+import time
+from dataclasses import dataclass, field
 
 import gradio as gr
 import numpy as np
+from gradio.components.base import server
+from gradio.components.image_editor import EditorDataBlobs
 from PIL import Image
 
 from ..errors import ArtzooError
 from ..images import MAX_PIXELS, as_pil, fit_square, open_image
+from .outputs import OUTPUT_SIDES
+
+# Pictures a session keeps are at most this big a side: the app shows and hands out no more, and a 40 MP
+# upload kept whole would hold ~120 MB per session for hours.
+KEEP_SIDE = OUTPUT_SIDES[1]
+# The editors' in-memory canvas uploads (Gradio's "blobs", sent before the action that uses them).
+MAX_LAYERS = 4                  # layer indices a submission may use (the editors show at most a few)
+MAX_BLOB_BYTES = 20 * 2**20     # one canvas part, as the upload limit
+BLOB_PIXELS = 2 * MAX_PIXELS    # all parts of one submission (background + composite of a 40 MP picture)
+BLOB_SESSION_BYTES = 48 * 2**20  # per browser session, waiting to be used
+BLOB_TOTAL_BYTES = 256 * 2**20   # all sessions together; the oldest submissions go first
+BLOB_TTL_S = 600                # a submission never used is dropped after this
+USED_TTL_S = 60                 # ... and one used this long ago (an event's validator and function both read it)
+MAX_SUBMISSIONS = 2000          # submissions remembered (refused ones hold no bytes, only their reason)
 
 log = logging.getLogger("artzoo.app")
 
@@ -40,16 +61,27 @@ def user_errors(fn):
     return wrapper
 
 
-def _check_pixels(path) -> None:
-    """Refuse huge pictures from their header, before anything decodes them into memory."""
+def _pixels(source) -> int:
+    """Pixel count from an image's header (a path or bytes), before anything decodes it; 0 when it is
+    not an image at all (the decoding step says so)."""
     try:
-        with Image.open(path) as im:
+        with Image.open(io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source) as im:
             w, h = im.size
     except Exception:
-        return  # not an image at all: the decoding step below says so
-    if w * h > MAX_PIXELS:
-        raise gr.Error(f"The uploaded image is {w}×{h} = {w * h / 1e6:.0f} MP; the limit is "
-                       f"{MAX_PIXELS / 1e6:.0f} MP: scale it down first", print_exception=False)
+        return 0
+    return w * h
+
+
+def _too_big(pixels: int) -> str:
+    return (f"The uploaded image is {pixels / 1e6:.0f} MP; the limit is {MAX_PIXELS / 1e6:.0f} MP: "
+            "scale it down first")
+
+
+def _check_pixels(path) -> None:
+    """Refuse huge pictures from their header, before anything decodes them into memory."""
+    pixels = _pixels(path)
+    if pixels > MAX_PIXELS:
+        raise gr.Error(_too_big(pixels), print_exception=False)
 
 
 def _unreadable(error: Exception) -> gr.Error:
@@ -79,12 +111,143 @@ class CheckedImage(gr.Image):
         return _checked(super().preprocess, payload, paths)
 
 
+@dataclass
+class _Submission:
+    session: str
+    blobs: EditorDataBlobs = field(default_factory=lambda: EditorDataBlobs(background=None, layers=[], composite=None))
+    nbytes: int = 0
+    pixels: int = 0
+    refused: str | None = None   # why a part was refused: told when the submission is used
+    created: float = field(default_factory=lambda: time.monotonic())
+    used: float | None = None
+
+
+class BlobStore:
+    """Gradio's ImageEditor keeps canvas uploads in a plain dict with no limits (one request with a layer
+    index of 10^8 took 760 MB). This store takes its place, shared by every editor of the process: parts
+    checked from their header (size, pixel count) as they arrive, layer indices capped, bytes capped per
+    session and in total (the oldest submissions are dropped first), unused submissions expired."""
+
+    def __init__(self):
+        self._items: collections.OrderedDict[str, _Submission] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, blob_id: str, session: str, kind: str, index, data: bytes) -> None:
+        with self._lock:
+            self._expire()
+            item = self._items.get(blob_id)
+            if item is None or item.session != session:
+                item = self._items[blob_id] = _Submission(session)
+            refusal = self._refusal(item, kind, index, data)
+            if refusal is not None:
+                item.refused = item.refused or refusal
+                return
+            if kind == "layer":
+                item.blobs.layers.extend([None] * (int(index) + 1 - len(item.blobs.layers)))
+                old, item.blobs.layers[int(index)] = item.blobs.layers[int(index)], data
+            else:
+                old = getattr(item.blobs, kind)
+                setattr(item.blobs, kind, data)
+            item.nbytes += len(data) - len(old or b"")
+            item.pixels += _pixels(data) - (_pixels(old) if old else 0)
+            self._enforce_caps(blob_id)
+
+    def _refusal(self, item: _Submission, kind: str, index, data: bytes) -> str | None:
+        if kind not in ("background", "layer", "composite"):
+            return f"unknown canvas part {kind[:20]!r}"
+        if kind == "layer" and not (isinstance(index, int) and 0 <= index < MAX_LAYERS):
+            return f"the canvas has too many layers (at most {MAX_LAYERS})"
+        if len(data) > MAX_BLOB_BYTES:
+            return f"a canvas part is over {MAX_BLOB_BYTES // 2**20} MB: scale the picture down first"
+        pixels = _pixels(data)
+        if pixels > MAX_PIXELS:
+            return _too_big(pixels)
+        if item.pixels + pixels > BLOB_PIXELS:
+            return f"the canvas holds over {BLOB_PIXELS / 1e6:.0f} MP in all: scale the picture down first"
+        mine = sum(i.nbytes for i in self._items.values() if i.session == item.session)
+        if mine + len(data) > BLOB_SESSION_BYTES:
+            return "too much canvas data is waiting in this session: apply or clear the drawings first"
+        return None
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        for blob_id, item in list(self._items.items()):
+            if now - item.created > BLOB_TTL_S or (item.used is not None and now - item.used > USED_TTL_S):
+                del self._items[blob_id]
+
+    def _enforce_caps(self, keep: str) -> None:
+        total = sum(i.nbytes for i in self._items.values())
+        for blob_id in list(self._items):
+            if total <= BLOB_TOTAL_BYTES and len(self._items) <= MAX_SUBMISSIONS:
+                break
+            if blob_id != keep:
+                total -= self._items.pop(blob_id).nbytes
+
+    # The dict interface gr.ImageEditor.preprocess uses.
+    def get(self, blob_id, default=None):
+        with self._lock:
+            item = self._items.get(blob_id)
+            return default if item is None else item.blobs
+
+    def refusal(self, blob_id) -> str | None:
+        item = self._items.get(blob_id)
+        return None if item is None else item.refused
+
+    def pop(self, blob_id, default=None):
+        """Gradio drops a submission once preprocessed; it is kept a little longer here, since an event
+        with a validator preprocesses its inputs twice."""
+        with self._lock:
+            item = self._items.get(blob_id)
+            if item is None:
+                return default
+            item.used = item.used or time.monotonic()
+            return item.blobs
+
+    def __contains__(self, blob_id) -> bool:
+        return blob_id in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(i.nbytes for i in list(self._items.values()))
+
+
+BLOBS = BlobStore()
+
+
+def _index(value) -> int | None:
+    """The layer index as the browser sends it (a number as text, or "null")."""
+    text = str(value)
+    return int(text) if text.isdigit() and len(text) < 6 else (None if value in (None, "", "null") else -1)
+
+
 class CheckedImageEditor(gr.ImageEditor):
-    """`gr.ImageEditor` with the same treatment of bad uploads as `CheckedImage`."""
+    """`gr.ImageEditor` with the same treatment of bad uploads as `CheckedImage`, and its canvas uploads
+    kept in the bounded `BLOBS` store instead of an unbounded dict."""
 
     is_template = True  # rendered by the stock ImageEditor front end
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.blob_storage = BLOBS
+
+    @server
+    def accept_blobs(self, data):
+        """One canvas part from the browser (the route /gradio_api/component_server), checked before it is
+        kept; a refused part is reported when the submission is used."""
+        fields, files = data.data, data.files
+        if not files or not isinstance(fields, dict):
+            return
+        BLOBS.put(str(fields.get("id"))[:64], str(fields.get("session_hash"))[:64], str(fields.get("type")),
+                  _index(fields.get("index")), files[0][1])
+
     def preprocess(self, payload):
+        if payload is not None and payload.id is not None:
+            refused = BLOBS.refusal(payload.id)
+            if refused is not None:
+                raise gr.Error(refused[0].upper() + refused[1:], print_exception=False)
         parts = [] if payload is None else [payload.background, payload.composite, *(payload.layers or [])]
         return _checked(super().preprocess, payload, [p.path for p in parts if p is not None and getattr(p, "path", None)])
 
@@ -120,9 +283,16 @@ def read_picture(path, what: str, kind: str) -> Image.Image:
         raise ArtzooError(f"no {what}: upload one or pick an example first")
     image = open_image(path)
     _warn_format(image, what.capitalize())
-    rgb = as_pil(image)
+    rgb = _kept(as_pil(image))
     _warn_content(rgb, what.capitalize(), kind)
     return rgb
+
+
+def _kept(picture: Image.Image) -> Image.Image:
+    """The picture as a session keeps it: at most `KEEP_SIDE` a side."""
+    if max(picture.size) > KEEP_SIDE:  # as_pil's result is a fresh copy: shrink it in place
+        picture.thumbnail((KEEP_SIDE, KEEP_SIDE), Image.Resampling.BOX)  # box: thin lines stay as grey
+    return picture
 
 
 def _flatten(value: dict) -> Image.Image | None:
@@ -143,7 +313,7 @@ def editor_picture(value, what: str, kind: str) -> Image.Image:
     picture = _flatten(value) if value else None
     if picture is None:
         raise ArtzooError(f"no {what}: draw or upload one first")
-    rgb = as_pil(picture)  # the canvas is transparent where nothing was drawn: white paper, no warning
+    rgb = _kept(as_pil(picture))  # the canvas is transparent where nothing was drawn: white paper, no warning
     _warn_content(rgb, what.capitalize(), kind)
     return rgb
 

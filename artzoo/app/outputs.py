@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import os
 import shutil
 import tempfile
 import time
@@ -16,8 +18,8 @@ from ..workflow import Workflow
 DISPLAY_SIDE = 256     # model-size pictures are enlarged to at least this for the screen
 OUTPUT_SIDES = (512, 1024)  # outputs at the input's size, brought into this range: upscaling adds no detail
 GIF_SIDE = 384
-KEEP_FILES_S = 3600    # downloads older than this are deleted when new ones are written
-DOWNLOADS_ROOT = Path(tempfile.gettempdir()) / "artzoo-app"
+KEEP_FILES_S = 600     # a request's downloads are deleted this long after (Gradio serves its own copies)
+_DOWNLOADS_ROOTS: dict[int, Path] = {}
 
 
 def enlarge(image: Image.Image, side: int = DISPLAY_SIDE) -> Image.Image:
@@ -68,18 +70,28 @@ def stage_pictures(workflow: Workflow, lines: Image.Image | None = None) -> list
     return pictures
 
 
+def downloads_root() -> Path:
+    """This process's own folder for downloads, private (mode 0700: other local users cannot read the
+    visitors' pictures) and removed at exit; no other process shares or sweeps it."""
+    pid = os.getpid()
+    if pid not in _DOWNLOADS_ROOTS:
+        _DOWNLOADS_ROOTS[pid] = Path(tempfile.mkdtemp(prefix="artzoo-app-"))
+        atexit.register(shutil.rmtree, _DOWNLOADS_ROOTS[pid], True)
+    return _DOWNLOADS_ROOTS[pid]
+
+
 def _downloads_dir() -> Path:
-    """A fresh folder for one request's downloads; old ones are swept so the disk does not fill up."""
-    DOWNLOADS_ROOT.mkdir(parents=True, exist_ok=True)
+    """A fresh private folder for one request's downloads; old ones are swept so the disk does not fill up."""
+    root = downloads_root()
     now = time.time()
-    for old in DOWNLOADS_ROOT.iterdir():
+    for old in root.iterdir():
         try:
             if now - old.stat().st_mtime > KEEP_FILES_S:
                 shutil.rmtree(old, ignore_errors=True)
         except FileNotFoundError:  # another request swept it first
             pass
-    folder = DOWNLOADS_ROOT / uuid.uuid4().hex
-    folder.mkdir()
+    folder = root / uuid.uuid4().hex
+    folder.mkdir(mode=0o700)
     return folder
 
 
@@ -104,5 +116,8 @@ def downloads(workflow: Workflow, pipeline_name: str, lines: Image.Image | None 
                            extra_files={"workflow.safetensors": (folder / f"{stem}.safetensors").read_bytes()})
     thumbs = [p.resize(output_size(*p.size, (DISPLAY_SIDE, DISPLAY_SIDE)), Image.Resampling.LANCZOS)
               for p in pictures]
+    files = [str(p) for p in pngs] + [str(archive), str(gif)]
+    for path in files:
+        os.chmod(path, 0o600)  # Gradio's cached copies keep this mode: only this server's user reads them
     return {"final": pictures[-1], "strip": workflow_strip(thumbs, labels=workflow.stages), "gif": str(gif),
-            "files": [str(p) for p in pngs] + [str(archive), str(gif)]}
+            "files": files}

@@ -96,6 +96,11 @@ class PipelineRegistry:
             text += f"\n\n⚠️ skipped a broken pipeline folder: {problem}"
         return text
 
+    def example_folders(self) -> list[Path]:
+        """Every folder `examples` may pick from: the only files the app serves from disk as they are."""
+        folders = [row["folder"] / "examples" for row in self._rows.values() if row["folder"] is not None]
+        return [f for f in folders if f.is_dir()] + [BUNDLED_EXAMPLES]
+
     def examples(self, name: str, stage: int) -> list[Path]:
         """Held-out example pictures of one stage: ``<pipeline folder>/examples/<stage name>/*``; the
         untrained demo borrows a few bundled fluent-emoji test items so its controls can be tried."""

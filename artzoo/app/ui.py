@@ -12,13 +12,18 @@ from PIL import Image
 from .handlers import (DEFAULT_FIT_STEPS, DEFAULT_WEIGHT_DECAY, MAX_TRANSITIONS, REGULARIZERS, Handlers,
                        default_regularizer)
 from .inputs import CheckedImage, CheckedImageEditor
-from .outputs import DISPLAY_SIDE, enlarge
-from .registry import BUNDLED_EXAMPLES, PipelineRegistry
+from .limits import CacheCap, ClientLimits, one_heavy_job_per_client
+from .outputs import DISPLAY_SIDE, downloads_root, enlarge
+from .registry import PipelineRegistry
 
 CANVAS = 512
-STATE_TTL_S = 2 * 3600  # a tab's workflows are dropped this long after its last action
+STATE_TTL_S = 30 * 60   # a tab's workflows are dropped this long after its last action
+SESSION_CAPACITY = 200  # sessions kept (Gradio's default, 10,000, is GBs): the least recently used go first
 MAX_UPLOAD = "20mb"
-HEAVY = dict(concurrency_id="fit", concurrency_limit=1)  # fits take seconds: one at a time, across tabs
+DELETE_CACHE = (300, 3600)   # every 5 min, Gradio deletes the files it wrote for this app over an hour ago
+CACHE_CAP_BYTES = 512 * 2**20  # ... and, whatever their age, the oldest beyond this (limits.CacheCap)
+# Fits take seconds: one at a time across tabs, and one waiting or running per client (limits).
+HEAVY = dict(concurrency_id="fit", concurrency_limit=1)
 GALLERY_HEIGHT = 330  # one row of four at desktop width (an unset height leaves a tall empty box)
 PAINT_COLOURS = ["#000000", "#ffffff", "#e53935", "#fb8c00", "#fdd835", "#43a047", "#1e88e5", "#8e24aa",
                  "#6d4c41", "#f8bbd0"]
@@ -59,7 +64,7 @@ def build_demo(registry: PipelineRegistry | None = None) -> gr.Blocks:
     h = Handlers(registry)
     name = registry.default
 
-    with gr.Blocks(title="artzoo · artistic workflows") as demo:
+    with gr.Blocks(title="artzoo · artistic workflows", delete_cache=DELETE_CACHE) as demo:
         gr.Markdown("# artzoo: artistic workflows\nSketch → flat colours → detail, one stage at a time, after "
                     "Tseng et al., *Modeling Artistic Workflows for Image Generation and Editing* (ECCV 2020).")
         pipeline = gr.Dropdown(choices=[(registry.label(n), n) for n in registry.names], value=name,
@@ -73,6 +78,8 @@ def build_demo(registry: PipelineRegistry | None = None) -> gr.Blocks:
         _wire_pipeline_switch(registry, pipeline, about, gen, edit, redraw)
 
     demo.queue(default_concurrency_limit=2, max_size=64)
+    cache = CacheCap(demo, CACHE_CAP_BYTES, extra_roots=(downloads_root(),))
+    one_heavy_job_per_client(demo, HEAVY["concurrency_id"], on_join=cache.maybe_sweep)
     return demo
 
 
@@ -302,6 +309,10 @@ def _gallery_label(stages: list[str], k: int, size: int) -> str:
 
 def launch_kwargs(registry: PipelineRegistry) -> dict:
     """Server settings for `demo.launch`; host and port come from GRADIO_SERVER_NAME/PORT when set.
-    The example folders are served as files; SSR is off since it needs Node, which a Space may lack."""
-    return dict(max_file_size=MAX_UPLOAD, allowed_paths=[str(registry.root), str(BUNDLED_EXAMPLES)],
+    Only the example folders are served as files (not the checkpoints); per-client request budgets
+    (limits.ClientLimits); SSR is off since it needs Node, which a Space may lack."""
+    from starlette.middleware import Middleware
+
+    return dict(max_file_size=MAX_UPLOAD, allowed_paths=[str(p) for p in registry.example_folders()],
+                state_session_capacity=SESSION_CAPACITY, app_kwargs={"middleware": [Middleware(ClientLimits)]},
                 ssr_mode=False, css=CSS)
