@@ -23,30 +23,35 @@ from .errors import ArtzooError
 from .fitting import ProgressFn
 from .images import (Placement, as_pil, cap_source, check_render_kinds, full_size_hints, hint_mask, load_for_model,
                      to_pil)
-from .models import (InferenceNet, LatentEncoder, LearnedRegularizer, MultiScaleDiscriminator, RegularizerConfig,
-                     StageGenerator)
+from .models import (InferenceNet, LatentEncoder, LatentPrior, LearnedRegularizer, MultiScaleDiscriminator,
+                     PriorConfig, RegularizerConfig, StageGenerator)
 from .models.presets import DISCRIMINATORS, transition_configs
+
+PRIORS = ("normal", "bank", "learned")  # where sampled latents come from (see WorkflowPipeline.sample_z)
 from .perceptual import PerceptualLoss, load_perceptual
 from .workflow import Workflow, stage_index
 
 class Transition(nn.Module):
-    """The networks of one step i → i+1. Discriminators and regulariser are optional."""
+    """The networks of one step i → i+1. Discriminators, regulariser and z prior are optional."""
 
     def __init__(self, generator: StageGenerator, latent_encoder: LatentEncoder, inference: InferenceNet,
                  discriminators: dict[str, MultiScaleDiscriminator] | None = None,
-                 regularizer: LearnedRegularizer | None = None):
+                 regularizer: LearnedRegularizer | None = None, prior: LatentPrior | None = None):
         super().__init__()
         self.generator = generator
         self.latent_encoder = latent_encoder
         self.inference = inference
         self.discriminators = nn.ModuleDict(discriminators or {})
         self.regularizer = regularizer
+        self.prior = prior
 
     def components(self) -> dict[str, nn.Module]:
         parts = {"generator": self.generator, "latent_encoder": self.latent_encoder, "inference": self.inference,
                  **dict(self.discriminators.items())}
         if self.regularizer is not None:
             parts["regularizer"] = self.regularizer
+        if self.prior is not None:
+            parts["prior"] = self.prior
         return parts
 
 
@@ -77,7 +82,8 @@ class WorkflowPipeline(nn.Module):
     def from_config(cls, stages: list[str], channels: list[int] | None = None, image_size: int = 64,
                     preset: str = "lean", *, skip_connections: bool = True, nz: int = 8,
                     discriminators: bool = False, regularizer: bool = False, seed: int = 0,
-                    overrides: dict | None = None, render_kinds: list[str] | None = None) -> "WorkflowPipeline":
+                    overrides: dict | None = None, render_kinds: list[str] | None = None,
+                    prior: bool = False) -> "WorkflowPipeline":
         """A randomly initialised pipeline (for training, or tiny ones for tests).
 
         channels defaults to 1 for the first stage (sketch) and 3 for the others; ``overrides`` maps
@@ -96,7 +102,9 @@ class WorkflowPipeline(nn.Module):
             enc, inf = LatentEncoder(configs["latent_encoder"]), InferenceNet(configs["inference"])
             discs = {k: MultiScaleDiscriminator(configs[k]) for k in DISCRIMINATORS if k in configs}
             reg = LearnedRegularizer(RegularizerConfig(num_params=gen.num_adain_params)) if regularizer else None
-            transitions.append(Transition(gen, enc, inf, discs, reg))
+            # Built last, so pipelines without one get the same weights for a seed as before it existed.
+            pri = LatentPrior(PriorConfig(in_channels=gen.content_channels, nz=nz)) if prior else None
+            transitions.append(Transition(gen, enc, inf, discs, reg, pri))
         return cls(stages, channels, image_size, transitions, render_kinds=render_kinds)
 
     def save_pretrained(self, path: str | os.PathLike, *, dtype: torch.dtype | None = None,
@@ -126,7 +134,8 @@ class WorkflowPipeline(nn.Module):
         index = hub.read_index(folder)
         parts = hub.read_transitions(folder, index, dtype or torch.float32)
         transitions = [Transition(p["generator"], p["latent_encoder"], p["inference"],
-                                  {k: p[k] for k in DISCRIMINATORS if k in p}, p.get("regularizer")) for p in parts]
+                                  {k: p[k] for k in DISCRIMINATORS if k in p}, p.get("regularizer"), p.get("prior"))
+                       for p in parts]
         pipe = cls(index["stages"], index["channels"], index["image_size"], transitions, info=index.get("info"),
                    render_kinds=index.get("render"))
         return pipe.to(device) if device is not None else pipe
@@ -204,11 +213,39 @@ class WorkflowPipeline(nn.Module):
             wf.source_stage, wf.render_kinds, wf.edit_base = stage, list(self.render_kinds), None
         return wf
 
-    def sample_z(self, seed: int | None = None, n: int = 1, transition: int = 0) -> torch.Tensor:
-        """n latent codes from N(0, I), reproducible for a seed (drawn on the CPU, then moved)."""
+    def sample_z(self, seed: int | None = None, n: int = 1, transition: int = 0, *, prior: str | None = None,
+                 condition=None) -> torch.Tensor:
+        """n latent codes for a transition, reproducible for a seed (drawn on the CPU, then moved).
+
+        ``prior``: "normal" (the paper's N(0, I)), "bank" (codes of real training pictures, stored with
+        the pipeline's prior), "learned" (p(z | the picture the transition starts from): plausible
+        colours for this drawing; needs ``condition``), or None: the best the pipeline has, learned when
+        it has a prior and a condition is given, bank when it has a prior, else normal.
+        ``condition``: the picture the transition starts from (any image input, or model tensors
+        (B, C, S, S)); with it, n codes per picture (B·n in all, picture by picture), whatever the prior.
+        """
+        t = self.transitions[transition]
+        if prior is None:
+            prior = "normal" if t.prior is None else "learned" if condition is not None else "bank"
+        if prior not in PRIORS:
+            raise ArtzooError(f"prior must be one of {list(PRIORS)} (or None for the pipeline's best), got {prior!r}")
         gen = torch.Generator().manual_seed(random.randrange(2**63) if seed is None else int(seed))
-        nz = self.transitions[transition].generator.config.nz
-        return torch.randn(n, nz, generator=gen).to(self.device)
+        x = None if condition is None else self.load_image(condition, transition)[0]
+        total = n if x is None else n * x.shape[0]
+        if prior == "normal":
+            return torch.randn(total, t.generator.config.nz, generator=gen).to(self.device)
+        if t.prior is None:
+            raise ArtzooError(f"prior={prior!r}: this pipeline has no trained z prior for '{self.stages[transition + 1]}' "
+                              "(train its prior phase); use prior='normal'")
+        if prior == "bank":
+            if t.prior.bank_filled == 0:
+                raise ArtzooError("prior='bank': this pipeline's prior holds no encoded training latents")
+            return t.prior.sample_bank(total, gen).to(self.device)
+        if x is None:
+            raise ArtzooError("prior='learned' draws z for a picture: pass condition=<the picture the transition "
+                              f"starts from, a '{self.stages[transition]}' image>")
+        with torch.no_grad():
+            return t.prior.sample(t.generator.encode_content(x)[0], n, gen).to(self.device)
 
     @staticmethod
     def interpolate(z_a: torch.Tensor, z_b: torch.Tensor, t: float) -> torch.Tensor:
@@ -220,11 +257,9 @@ class WorkflowPipeline(nn.Module):
         for i in range(start, len(self.transitions)):
             wf.images[i + 1] = self.transitions[i].generator(wf.images[i], adain=wf.adain[i] + wf.delta[i])
 
-    def _z_per_transition(self, z, seed: int | None, batch: int = 1) -> list[torch.Tensor]:
+    def _z_per_transition(self, z) -> list[torch.Tensor]:
+        """Given latents, checked: one code for every transition, or one (or one per picture) each."""
         n = len(self.transitions)
-        if z is None:
-            base = random.randrange(2**31) if seed is None else int(seed)
-            return [self.sample_z(base + i, n=batch, transition=i) for i in range(n)]
         zs = list(z) if isinstance(z, (list, tuple)) else [z] * n if torch.as_tensor(z).ndim == 1 else list(torch.as_tensor(z))
         if len(zs) != n:
             raise ArtzooError(f"need one z per transition ({n}), got {len(zs)}")
@@ -239,25 +274,32 @@ class WorkflowPipeline(nn.Module):
 
     # ---- the user-facing operations ----------------------------------------------------------------
     @torch.no_grad()
-    def generate(self, sketch, seed: int | None = None, z=None) -> Workflow:
+    def generate(self, sketch, seed: int | None = None, z=None, *, prior: str | None = None) -> Workflow:
         """Run the whole workflow from a sketch: every later stage, one z per transition.
 
-        ``z``: None (sampled from ``seed``; the same seed gives the same pictures), one code used for every
+        ``z``: None (sampled from ``seed`` and ``prior``, see `sample_z`: each transition's z for the
+        picture it starts from; the same seed gives the same pictures), one code used for every
         transition, or one per transition. Returns a `Workflow` (``.pil_images()``, ``.final``, ``.save``).
         """
         x, placement, source = self._load(sketch, 0, keep_source=True)
-        zs = self._z_per_transition(z, seed, batch=x.shape[0])
-        adain = [t.generator.adain_params(zi) for t, zi in zip(self.transitions, zs)]
-        wf = Workflow(self.stages, [x] + [None] * len(self.transitions), zs, adain,
-                      [torch.zeros_like(a) for a in adain], self.signature, placement=placement)
-        self._with_source(wf, 0, source)
-        self._render(wf, 0)
-        return wf
+        n = len(self.transitions)
+        zs = None if z is None else self._z_per_transition(z)
+        base = random.randrange(2**31) if seed is None else int(seed)
+        wf = Workflow(self.stages, [x] + [None] * n, [None] * n, [None] * n, [None] * n, self.signature,
+                      placement=placement)
+        for i, t in enumerate(self.transitions):
+            wf.z[i] = zs[i] if zs is not None else self.sample_z(base + i, 1, i, prior=prior, condition=wf.images[i])
+            wf.adain[i] = t.generator.adain_params(wf.z[i])
+            wf.delta[i] = torch.zeros_like(wf.adain[i])
+            wf.images[i + 1] = t.generator(wf.images[i], adain=wf.adain[i])
+        return self._with_source(wf, 0, source)
 
     @torch.no_grad()
-    def variations(self, stage_image, stage: int | str = 0, n: int = 4, seed: int | None = 0) -> list:
+    def variations(self, stage_image, stage: int | str = 0, n: int = 4, seed: int | None = 0, *,
+                   prior: str | None = None) -> list:
         """n candidates for the stage after ``stage`` (multimodal: one z each), as PIL images; the
-        same seed gives the same candidates, and candidate j uses ``sample_z(seed, n)[j]``."""
+        same seed gives the same candidates: candidate j uses
+        ``sample_z(seed, n, stage, prior=prior, condition=stage_image)[j]``."""
         k = self.stage_index(stage)
         if k == len(self.stages) - 1:
             raise ArtzooError(f"'{self.stages[k]}' is the last stage: nothing comes after it")
@@ -265,17 +307,18 @@ class WorkflowPipeline(nn.Module):
             raise ArtzooError(f"n must be between 1 and 64, got {n}")
         x, _ = self.load_image(stage_image, k)
         g = self.transitions[k].generator
-        out = g(x.expand(n, -1, -1, -1), z=self.sample_z(seed, n, transition=k))
+        out = g(x.expand(n, -1, -1, -1), z=self.sample_z(seed, n, k, prior=prior, condition=x))
         return [to_pil(o) for o in out]
 
     @torch.no_grad()
     def by_stages(self, start, n: int = 4, seeds: int | list[int] = 0, chosen: list[int | None] | None = None,
-                  from_stage: int = 0) -> tuple[Workflow, list[list[Image.Image]]]:
+                  from_stage: int = 0, *, prior: str | None = None) -> tuple[Workflow, list[list[Image.Image]]]:
         """Generation by stages, as an artist picks: for each transition from ``from_stage`` on, ``n``
         candidates for the next stage, and the workflow goes on from the chosen one.
 
         ``start``: a sketch (any image input) or a `Workflow` to continue from stage ``from_stage``
-        (it is not changed). Candidate j of transition i uses ``sample_z(seeds[i], n, transition=i)[j]``
+        (it is not changed). Candidate j of transition i uses ``sample_z(seeds[i], n, i, prior=prior,
+        condition=<stage i>)[j]``
         (an int ``seeds`` means ``seed + i``); ``chosen[i]`` (default 0) is the candidate the workflow
         takes, or None to keep the workflow's own latent for that transition. Returns the workflow and,
         per transition from ``from_stage``, its candidates as PIL images. Each stage is rendered once: the
@@ -304,7 +347,7 @@ class WorkflowPipeline(nn.Module):
         candidates = []
         for i in range(from_stage, n_trans):
             g = self.transitions[i].generator
-            z = self.sample_z(seeds[i], n, transition=i)
+            z = self.sample_z(seeds[i], n, i, prior=prior, condition=wf.images[i])
             adain = g.adain_params(z)
             out = g(wf.images[i].expand(n, -1, -1, -1), adain=adain)
             candidates.append([to_pil(o) for o in out])
@@ -425,7 +468,7 @@ class WorkflowPipeline(nn.Module):
                 raise ArtzooError(f"stage '{self.stages[0]}' is the input: it has no latent; pass image= instead")
             zs = list(wf.z)
             zs[k - 1] = z
-            zk = self._z_per_transition(zs, None)[k - 1]  # validates the new code's size
+            zk = self._z_per_transition(zs)[k - 1]  # validates the new code's size
             wf.z[k - 1] = zk
             wf.adain[k - 1] = self.transitions[k - 1].generator.adain_params(zk)
         # A new image is kept as given; a new z regenerates its own stage first.

@@ -77,8 +77,13 @@ steps_joint = 1
 batch_size = 2
 outer_steps = 2
 inner_steps = 2
+[prior]
+batch_size = 4
+steps = 3
+bank_size = 8
 [export]
 dataset = "synthetic boxes"
+render = ["sketch", "regions", "continuous"]
 """)
     return path
 
@@ -174,6 +179,32 @@ def test_init_from_warm_starts(cfg, trained_run, tmp_path):
     assert info["steps"]["generation"] == src.info["steps"]["generation"] + 2
     card = (out / "README.md").read_text()
     assert f"| 2 (warm start from `{published}`) | generation | 2 |" in card and "| 1 | inference |" in card
+
+
+def test_prior_phase_learns_p_z_given_x_and_fills_its_bank(cfg, trained_run, tmp_path):
+    """The prior phase (after the others), warm-started from a published pipeline of the same data: only
+    the priors move, the export carries them and keeps the source's learned regulariser."""
+    published = export_pipeline(cfg, trained_run, tmp_path / "pub", full_precision=True)
+    assert all(t.prior is None for t in WorkflowPipeline.from_pretrained(published).transitions)
+    run = tmp_path / "prior"
+    assert train_phase(cfg, "prior", run, init_from=str(published)) == 0
+    records = [r for r in log_records(run) if r.get("phase") == "prior" and "event" not in r]
+    assert len(records) == 3 and all(np.isfinite([r["P0/nll"], r["P1/nll"]]).all() for r in records)
+    out = export_pipeline(cfg, run, tmp_path / "with-prior")
+    pipe = WorkflowPipeline.from_pretrained(out)
+    src = WorkflowPipeline.from_pretrained(published)
+    assert pipe.render_kinds == ["sketch", "regions", "continuous"]
+    for t, s in zip(pipe.transitions, src.transitions):
+        assert t.prior is not None and t.prior.bank_filled == 8  # 3 steps × batch 4 in a ring of 8
+        # Exported in fp16: the source's weights rounded, no more.
+        assert t.regularizer is not None and torch.equal(t.regularizer.theta, s.regularizer.theta.half().float())
+        assert torch.equal(t.generator.head.weight, s.generator.head.weight.half().float())
+    sketch = Image.open(Path(cfg["data"]["root"]) / "test/sketch/000.png")
+    learned = pipe.sample_z(5, 4, 0, prior="learned", condition=sketch)
+    assert learned.shape == (4, 8) and torch.equal(learned, pipe.sample_z(5, 4, 0, condition=sketch))
+    assert not torch.equal(learned, pipe.sample_z(5, 4, 0, prior="normal"))
+    banked = pipe.sample_z(1, 3, 1, prior="bank")
+    assert all(any(torch.allclose(z, b) for b in pipe.transitions[1].prior.bank) for z in banked)
 
 
 def final_weights(run: Path) -> dict[str, torch.Tensor]:

@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", required=True, help="TOML file in train/configs/")
     ap.add_argument("--preset", default="cpu", help="table of the config to apply: cpu or gpu (default cpu; \"\" for none)")
-    ap.add_argument("--phase", required=True, choices=["inference", "generation", "regularizer", "export"])
+    ap.add_argument("--phase", required=True, choices=["inference", "generation", "regularizer", "prior", "export"])
     ap.add_argument("--run-dir", help="default: runs/<config name>-<preset>")
     ap.add_argument("--resume", action="store_true", help="continue a stopped phase from its last checkpoint")
     ap.add_argument("--init-from", help="warm start a new run from a pipeline folder (or Hub id)")

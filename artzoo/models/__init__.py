@@ -5,9 +5,11 @@ from .discriminator import DiscriminatorConfig, MultiScaleDiscriminator
 from .encoder import LatentEncoder, LatentEncoderConfig
 from .generator import GeneratorConfig, StageGenerator
 from .inference import InferenceNet, InferenceNetConfig
+from .prior import LatentPrior, PriorConfig
 from .regularizer import LearnedRegularizer, RegularizerConfig
 
 __all__ = [
     "NetConfig", "GeneratorConfig", "StageGenerator", "LatentEncoderConfig", "LatentEncoder",
     "InferenceNetConfig", "InferenceNet", "RegularizerConfig", "LearnedRegularizer", "DiscriminatorConfig", "MultiScaleDiscriminator",
+    "PriorConfig", "LatentPrior",
 ]

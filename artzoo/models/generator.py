@@ -66,6 +66,11 @@ class StageGenerator(nn.Module):
             nn.Linear(config.mlp_dim, self.num_adain_params),
         )
 
+    @property
+    def content_channels(self) -> int:
+        """Channels of `encode_content`'s features (what a `LatentPrior` reads)."""
+        return self.config.base_channels * 2 ** self.config.n_downsample
+
     def adain_params(self, z: torch.Tensor) -> torch.Tensor:
         """z (B, nz) → AdaIN parameter vector (B, P)."""
         return self.mlp(z)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..errors import ArtzooError
 
-SECTIONS = ("data", "model", "train", "inference", "generation", "regularizer", "export")
+SECTIONS = ("data", "model", "train", "inference", "generation", "regularizer", "prior", "export")
 
 
 def merge(base: dict, extra: dict) -> dict:

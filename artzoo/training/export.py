@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from ..errors import ArtzooError
+from ..images import check_render_kinds
 from ..evaluation import METRICS_MARKER
 from ..pipeline import WorkflowPipeline
 from .checkpoint import latest_checkpoint, read_state
@@ -164,10 +165,19 @@ def export_pipeline(cfg: dict, run_dir: str | Path, out: str | Path, *, from_pha
             raise ArtzooError(f"{run_dir} has no checkpoint to export")
     state = read_state(ckpt)
     pipe = WorkflowPipeline.from_pretrained(ckpt / "pipeline")
-    done = state["phases_done"]
-    if "regularizer" not in done:
-        for t in pipe.transitions:  # an untrained θ would pass for a learned one: leave it out
+    # Phases finished here, or in the pipeline this run was warm-started from when it was trained on the
+    # same data (its weights were kept; a transfer from another data set inherits no learned θ or prior).
+    init = run_dir / INIT_RECORD
+    source = (json.loads(init.read_text()).get("info") or {}) if init.exists() else {}
+    inherited = source.get("phases", []) if source.get("name") == cfg["name"] else []
+    done = [p for p in ORDER if p in state["phases_done"] or p in inherited]
+    for t in pipe.transitions:  # an untrained θ or prior would pass for a learned one: leave them out
+        if "regularizer" not in done:
             t.regularizer = None
+        if "prior" not in done:
+            t.prior = None
+    render = cfg["export"].get("render")
+    pipe.render_kinds = None if render is None else check_render_kinds(render, len(pipe.stages))
     summary = training_summary(run_dir)
     if state["phase"] in summary:  # the log may run ahead of the checkpoint; these weights are from here
         summary[state["phase"]]["steps"] = state["step"]

@@ -25,7 +25,10 @@ from .checkpoint import latest_checkpoint, load_optimizers, read_state, save_che
 from .phases import PHASES
 from .samples import sample_grid
 
-ORDER = ("inference", "generation", "regularizer")
+ORDER = ("inference", "generation", "regularizer", "prior")
+# The phases whose weights each phase starts from (the prior needs only the generators and encoders).
+NEEDS = {"inference": (), "generation": ("inference",), "regularizer": ("inference", "generation"),
+         "prior": ("generation",)}
 INIT_RECORD = "init.json"  # in a warm-started run folder: the source pipeline and its training info
 
 
@@ -173,7 +176,7 @@ def train_phase(cfg: dict, phase_name: str, run_dir: str | Path, *, resume: bool
     ds = open_dataset(cfg, "train")
     fixed = batch_of(open_dataset(cfg, "test"), range(tcfg["sample_rows"]))
     pipe, state, ckpt = _open_run(cfg, run_dir, ds, init_from, accelerator.is_main_process)
-    missing = [p for p in ORDER[:ORDER.index(phase_name)] if p not in state["phases_done"]]
+    missing = [p for p in NEEDS[phase_name] if p not in state["phases_done"]]
     if missing and not init_from:
         accelerator.print(f"warning: phase(s) {missing} not run in {run_dir}; {phase_name} starts from their current weights")
     if phase_name in state["phases_done"]:

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch.func import functional_call
 
 from .. import fitting
+from ..models import LatentPrior, PriorConfig
 from .losses import hinge_d, hinge_g, kl_normal, mode_seeking
 
 
@@ -248,4 +249,40 @@ class RegularizerPhase(Phase):
         return logs
 
 
-PHASES = {p.name: p for p in (InferencePhase, GenerationPhase, RegularizerPhase)}
+class PriorPhase(Phase):
+    """p(z | x_i) per transition (`LatentPrior`, not in the paper): the negative log-likelihood of the
+    code E_i gives the real next stage, under a mixture over z read from G_i's content features of x_i.
+    Generator and encoder stay frozen; the codes also fill the prior's bank (prior="bank")."""
+
+    name = "prior"
+
+    def __init__(self, pipe, cfg, accelerator):
+        super().__init__(pipe, cfg, accelerator)
+        c = cfg["prior"]
+        self.batch_size = c["batch_size"]
+        self.total_steps = c["steps"]
+        for t in pipe.transitions:
+            if t.prior is None:  # a run (or warm start) from before this phase: add a fresh prior
+                config = PriorConfig(in_channels=t.generator.content_channels, nz=t.generator.config.nz,
+                                     hidden=c["hidden"], components=c["components"], bank_size=c["bank_size"])
+                t.prior = LatentPrior(config).to(accelerator.device)
+        self.priors = [t.prior for t in pipe.transitions]
+        self.opt = self.adam("prior", parameters(self.priors), lr=c["lr"])
+
+    def step(self, x: list[torch.Tensor], step: int) -> dict[str, float]:
+        logs, loss = {}, 0.0
+        trainable(self.priors, True)
+        for i, t in enumerate(self.pipe.transitions):
+            with torch.no_grad():
+                content = t.generator.encode_content(x[i])[0]
+                z = t.latent_encoder(x[i + 1])[0]
+                t.prior.remember(z)
+            nll = t.prior.nll(content, z).mean()
+            loss = loss + nll
+            logs[f"P{i}/nll"] = nll.item()
+        self.update(self.opt, loss)
+        trainable(self.priors, False)
+        return logs
+
+
+PHASES = {p.name: p for p in (InferencePhase, GenerationPhase, RegularizerPhase, PriorPhase)}
