@@ -37,6 +37,7 @@ COMPONENT_CLASSES = {
     "InferenceNet": (models.InferenceNet, models.InferenceNetConfig),
     "MultiScaleDiscriminator": (models.MultiScaleDiscriminator, models.DiscriminatorConfig),
     "LearnedRegularizer": (models.LearnedRegularizer, models.RegularizerConfig),
+    "LatentPrior": (models.LatentPrior, models.PriorConfig),
 }
 # A transition's component kinds and the class each must be; a folder names each "<kind>_<transition index>".
 KIND_CLASSES = {"generator": "StageGenerator", "latent_encoder": "LatentEncoder", "inference": "InferenceNet",
