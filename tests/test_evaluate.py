@@ -68,3 +68,40 @@ def test_update_card_replaces_only_the_evaluation_section(tmp_path):
     update_card(card, "| method | L1 |\n|---|---|\n")  # idempotent: a rerun replaces the table
     text = card.read_text()
     assert "Not evaluated yet" not in text and text.count("| method | L1 |") == 1 and text.endswith("## Licence\nMIT\n")
+
+
+def test_region_colour_error_is_the_area_weighted_delta_e_of_region_medians():
+    from artzoo.evaluation.priors import region_colour_error
+    from artzoo.rendering import segment
+
+    sketch = np.full((32, 32), 255, np.uint8)
+    sketch[:, 16] = 0  # two regions: left (16 columns) and right (15)
+    regions = segment(sketch, max_gap=1.5)
+    artist = np.zeros((32, 32, 3))
+    artist[:, :16] = (50, 10, 10)
+    sample = artist.copy()
+    assert region_colour_error(regions, sample, artist) == 0
+    sample[:, 17:] += (0, 3, 4)  # right region off by ΔE 5
+    right = (regions.labels == regions.labels[5, 25]) & ~regions.lines
+    left = (regions.labels == regions.labels[5, 5]) & ~regions.lines
+    expected = 5 * right.sum() / (right.sum() + left.sum())
+    assert abs(region_colour_error(regions, sample, artist) - expected) < 1e-6
+
+
+def test_evaluate_priors_measures_every_prior_the_pipeline_has(tiny_data):
+    import torch
+
+    from artzoo import WorkflowPipeline
+    from artzoo.evaluation import evaluate_priors, prior_markdown
+
+    pipe = WorkflowPipeline.from_config(["sketch", "rough", "detail"], image_size=32, preset="tiny", prior=True, seed=0)
+    for t in pipe.transitions:
+        t.prior.remember(torch.randn(16, 8))
+    r = evaluate_priors(pipe, tiny_data, limit=3, samples=3)
+    assert list(r["priors"]) == ["normal", "bank", "learned"] and r["n_sketches"] == 3
+    for m in r["priors"].values():
+        assert np.isfinite(list(m.values())).all() and m["diversity"] > 0
+        assert m["colour_error_best"] <= m["colour_error_mean"]
+    assert "| learned p(z | sketch) |" in prior_markdown("tiny", r)
+    plain = WorkflowPipeline.from_config(["sketch", "rough", "detail"], image_size=32, preset="tiny", seed=0)
+    assert list(evaluate_priors(plain, tiny_data, limit=2, samples=2)["priors"]) == ["normal"]

@@ -15,7 +15,8 @@ from pathlib import Path
 import torch
 
 from artzoo import WorkflowPipeline, zoo
-from artzoo.evaluation import METHODS, evaluate, merge_methods, to_markdown, write_to_card
+from artzoo.evaluation import (METHODS, evaluate, evaluate_priors, merge_methods, prior_figure, prior_markdown,
+                               to_markdown, write_to_card)
 from artzoo.fitting import FIT_LR, FIT_STEPS
 from artzoo.metrics import InceptionV3Features
 
@@ -39,6 +40,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--merge", action="store_true", help="add these methods to an existing results file")
     p.add_argument("--update-card", action="store_true",
                    help="write the tables into the pipeline folder's model card (under its metrics marker)")
+    p.add_argument("--priors", action="store_true",
+                   help="instead: compare where sampled z come from (N(0, I), bank, learned prior) on held-out sketches")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -47,6 +50,15 @@ def main(argv: list[str] | None = None) -> None:
         pipe.set_perceptual(args.perceptual)
     extractor = InceptionV3Features.from_file(args.inception) if args.inception else None
     name = args.name or Path(args.pipeline).name
+    if args.priors:
+        results = evaluate_priors(pipe, args.data, limit=args.limit or None, extractor=extractor)
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / f"{name}_priors.json").write_text(json.dumps(results, indent=2) + "\n")
+        (args.out / f"{name}_priors.md").write_text(prior_markdown(name, results))
+        print(prior_markdown(name, results))
+        if args.plots:
+            prior_figure(pipe, args.data, args.plots / f"{name}_priors.png")
+        return
     methods = METHODS
     if args.methods:
         unknown = [m for m in args.methods.split(",") if m not in METHODS]
