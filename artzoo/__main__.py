@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .errors import ArtzooError
 from .fitting import FIT_STEPS, parse_regularizer
+from .pipeline import PRIORS
 from .images import to_pil
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
@@ -102,7 +103,7 @@ def cmd_generate(args) -> None:
     pipe = _load_pipeline(args.pipeline)
     files = _inputs(args.input)
     for f, out in zip(_progress(files, "generate"), _output_folders(files, Path(args.out))):
-        wf = pipe.generate(f, seed=args.seed)
+        wf = pipe.generate(f, seed=args.seed, prior=args.prior)
         _write(wf, out, args)
     print(f"wrote {len(files)} workflow(s) to {args.out}")
 
@@ -135,7 +136,8 @@ def cmd_edit(args) -> None:
         k = pipe.stage_index(stage)
         if k == 0:
             raise ArtzooError(f"stage '{pipe.stages[0]}' has no latent: use --image")
-        z = pipe.interpolate(wf.z[k - 1], pipe.sample_z(args.seed, transition=k - 1), args.strength)
+        new = pipe.sample_z(args.seed, 1, k - 1, prior=args.prior, condition=wf.images[k - 1])
+        z = pipe.interpolate(wf.z[k - 1], new, args.strength)
         edited = pipe.edit(wf, stage, z=z)
     else:
         edited = pipe.edit(wf, stage, image=args.image)
@@ -148,6 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="artzoo", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="known pipelines").set_defaults(func=cmd_list)
+
+    def prior(p):
+        p.add_argument("--prior", choices=PRIORS, help="where sampled latents come from: normal (N(0, I), the "
+                       "paper's), bank or learned (default: learned when the pipeline has a prior, else normal)")
 
     def outputs(p):
         p.add_argument("--original-size", action="store_true",
@@ -165,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("generate", help="sketch(es) → every later stage")
     common(g, "a sketch image or a folder of them")
     g.add_argument("--seed", type=int, default=0, help="latent seed, shared by a whole folder")
+    prior(g)
     g.set_defaults(func=cmd_generate)
 
     d = sub.add_parser("decompose", help="finished picture(s) → earlier stages, latents, fitted reconstruction")
@@ -180,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--stage", required=True, help="stage name or index")
     e.add_argument("--seed", type=int, help="resample the stage's latent from this seed")
     e.add_argument("--strength", type=float, default=1.0, help="0 keeps the old latent, 1 uses the new one")
+    prior(e)
     e.add_argument("--image", help="a new picture for the stage (e.g. a repainted flat colouring)")
     e.add_argument("--out", default="artzoo-out", help="output folder")
     outputs(e)
