@@ -444,14 +444,16 @@ class WorkflowPipeline(nn.Module):
         return float(F.l1_loss(workflow.images[-1], workflow.targets[-1]))
 
     @torch.no_grad()
-    def edit(self, workflow: Workflow, stage: int | str, image=None, z=None) -> Workflow:
+    def edit(self, workflow: Workflow, stage: int | str, image=None, z=None, *, keep_delta: bool = True) -> Workflow:
         """Change one stage and let the later ones follow; earlier stages stay exactly as they were.
 
         ``image``: a new picture for that stage (a repainted flat colouring, a new sketch: outputs then
-        take the new sketch's aspect). ``z``: a new
-        latent for the transition that makes that stage (resample: ``pipe.sample_z(seed)``; blend:
-        ``pipe.interpolate(wf.z[k-1], new, t)``); its fitted increment is kept. Later stages are
-        regenerated with their own latents and fitted increments, so the rest of the look is kept.
+        take the new sketch's aspect). ``z``: a new latent for the transition that makes that stage
+        (resample: ``pipe.sample_z(seed, 1, k - 1, condition=wf.images[k - 1])``; blend:
+        ``pipe.interpolate(wf.z[k-1], new, t)``). ``keep_delta``: the resampled stage keeps its fitted
+        AdaIN increment (the default: the fitted look carries over to the new palette), or, False, is made
+        from MLP(z) alone, as the paper's editing evaluation (Table 3) does. Later stages are regenerated
+        with their own latents and fitted increments, so the rest of the look is kept.
         """
         self._check_workflow(workflow)
         k = self.stage_index(stage)
@@ -471,6 +473,8 @@ class WorkflowPipeline(nn.Module):
             zk = self._z_per_transition(zs)[k - 1]  # validates the new code's size
             wf.z[k - 1] = zk
             wf.adain[k - 1] = self.transitions[k - 1].generator.adain_params(zk)
+            if not keep_delta:
+                wf.delta[k - 1] = torch.zeros_like(wf.delta[k - 1])
         # A new image is kept as given; a new z regenerates its own stage first.
         self._render(wf, k if image is not None else k - 1)
         return wf

@@ -213,3 +213,15 @@ def test_latent_optimisation_baseline(tiny_pipeline, artwork):
     assert fitted.loss_history["detail"][-1] < fitted.loss_history["detail"][0]
     with pytest.raises(ArtzooError, match="variable='latent'"):
         tiny_pipeline.fit(wf, steps=1, variable="latent", regularizer=0.1)
+
+
+def test_edit_without_delta_is_the_papers_editing_protocol(tiny_pipeline, artwork):
+    fitted = tiny_pipeline.fit(tiny_pipeline.decompose(artwork), steps=5)
+    z = tiny_pipeline.sample_z(3)
+    kept = tiny_pipeline.edit(fitted, "flat", z=z)
+    plain = tiny_pipeline.edit(fitted, "flat", z=z, keep_delta=False)
+    assert torch.equal(kept.delta[0], fitted.delta[0]) and torch.count_nonzero(plain.delta[0]) == 0
+    assert torch.equal(plain.delta[1], fitted.delta[1])  # later stages keep theirs either way
+    g = tiny_pipeline.transitions[0].generator
+    assert torch.allclose(plain.images[1], g(fitted.images[0], z=z), atol=1e-5)
+    assert not torch.allclose(kept.images[1], plain.images[1])
