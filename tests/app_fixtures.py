@@ -69,3 +69,29 @@ def serve(checkpoints: Path):
         yield f"http://127.0.0.1:{port}/"
     finally:
         demo.close()
+
+
+DRAWN = "tiny-drawn"
+
+
+def add_drawn_pipeline(root: Path) -> Path:
+    """A tiny 32 px pipeline whose stages are drawn at the sketch's size (render kinds, like fluent-emoji's),
+    with a 512 px example sketch of closed shapes and an example artwork."""
+    pipe = WorkflowPipeline.from_config(["sketch", "flat", "detail"], image_size=32, preset="tiny", seed=2,
+                                        render_kinds=["sketch", "regions", "continuous"])
+    folder = pipe.save_pretrained(root / DRAWN)
+    for stage, image in (("sketch", shapes_sketch()), ("detail", artwork_image())):
+        (folder / "examples" / stage).mkdir(parents=True)
+        image.save(folder / "examples" / stage / "shapes.png")
+    return root
+
+
+def shapes_sketch(side: int = 512) -> Image.Image:
+    """Closed black outlines (a box with a circle inside) on white: line regions to fill."""
+    from PIL import ImageDraw
+
+    image = Image.new("L", (side, side), 255)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((side // 8, side // 8, side * 7 // 8, side * 7 // 8), outline=0, width=max(2, side // 128))
+    draw.ellipse((side // 3, side // 3, side * 2 // 3, side * 2 // 3), outline=0, width=max(2, side // 128))
+    return image

@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app_fixtures import FOUR_STAGES, PIPELINE, artwork_image, free_port, make_checkpoints, serve, sketch_image
+from app_fixtures import (DRAWN, FOUR_STAGES, PIPELINE, add_drawn_pipeline, artwork_image, free_port, make_checkpoints,
+                          serve, shapes_sketch, sketch_image)
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
@@ -25,12 +26,13 @@ from gradio_client import Client, handle_file  # noqa: E402
 pytestmark = pytest.mark.filterwarnings("ignore:::gradio.queueing")  # pandas deprecations inside gradio
 REPO = Path(__file__).resolve().parent.parent
 ENDPOINTS = {"/generate", "/choose_variation", "/more_variations", "/generate_outputs", "/decompose", "/fit",
-             "/stage_image", "/resample", "/paint", "/hints", "/reset_edits", "/reference_sketch", "/redraw"}
+             "/stage_image", "/resample", "/paint", "/hints", "/reset_edits", "/reference_sketch", "/redraw",
+             "/redraw_outputs"}
 
 
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory):
-    return make_checkpoints(tmp_path_factory.mktemp("checkpoints"), four_stages=True)
+    return add_drawn_pipeline(make_checkpoints(tmp_path_factory.mktemp("checkpoints"), four_stages=True))
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +52,7 @@ def files(tmp_path_factory):
     d = tmp_path_factory.mktemp("inputs")
     sketch_image().save(d / "sketch.png")
     sketch_image(120, 80).save(d / "wide_sketch.png")
-    sketch_image(600, 900).save(d / "big_sketch.png")  # within the output sizes: shown at its own size
+    shapes_sketch().save(d / "shapes.png")
     artwork_image().save(d / "art.png")
     Image.new("RGB", (50, 50), "white").save(d / "blank.png")
     (d / "notes.png").write_text("not an image")
@@ -101,7 +103,8 @@ def test_generate_choose_more(client, files):
     assert Image.open(gif).n_frames == 3
     names = [Path(f).name for f in downloads]
     assert names == ["tiny-workflow_0_sketch.png", "tiny-workflow_1_flat.png", "tiny-workflow_2_detail.png",
-                     "tiny-workflow.zip", "tiny-workflow.gif"]
+                     "tiny-workflow.zip", "tiny-workflow.gif", "tiny-workflow.psd"]
+    assert Path(downloads[5]).read_bytes()[:4] == b"8BPS"  # a layered Photoshop file
     with zipfile.ZipFile(downloads[3]) as z:
         assert sorted(z.namelist()) == ["0_sketch.png", "1_flat.png", "2_detail.png", "workflow.safetensors"]
     assert Image.open(strip).width > Image.open(strip).height
@@ -132,12 +135,21 @@ def test_pipelines_keep_their_own_stages_and_sessions(client, files):
         client.predict(FOUR_STAGES, "learned", 0.01, 2, api_name="/fit")))
 
 
-def test_keep_my_lines_draws_the_sketch_over_the_colours(client, files):
-    plain = client.predict(PIPELINE, editor(files / "big_sketch.png"), 2, 0, False, api_name="/generate")
-    lined = client.predict(PIPELINE, True, api_name="/generate_outputs")
-    ink = np.asarray(sketch_image(600, 900)) < 128
-    assert pixels(lined[5])[ink].max() <= 5  # black where the user drew
-    assert np.array_equal(pixels(lined[5])[~ink], pixels(plain[5])[~ink])  # untouched elsewhere
+def test_a_drawn_pipeline_shows_drawn_candidates_and_the_network_view(client, files):
+    drawn = client.predict(DRAWN, editor(files / "shapes.png"), 2, 0, False, api_name="/generate")
+    ink = np.asarray(shapes_sketch()) < 128
+    final = pixels(drawn[5])
+    assert final.shape[:2] == (512, 512) and final[ink].max() <= 60  # at the sketch's size, its lines on top
+    assert "drawn at 512×512" in drawn[9]
+    candidate = pixels(drawn[0][1]["image"])
+    assert candidate.shape[:2] == (256, 256)  # drawn small, with the sketch's lines
+    assert candidate[np.asarray(shapes_sketch(256)) < 128].mean() < 128
+
+    raw = client.predict(DRAWN, True, api_name="/generate_outputs")
+    blocks = pixels(raw[0][1]["image"]).reshape(32, 8, 32, 8, 3)
+    assert np.ptp(blocks, axis=(1, 3)).max() == 0  # the network's 32 px picture, each pixel an 8×8 square
+    assert pixels(raw[5]).shape[:2] == (256, 256) and "network view" in raw[9]
+    assert [Path(f).name for f in raw[8]] == [Path(f).name for f in drawn[8]]  # the downloads stay drawn
 
 
 def test_decompose_fit_and_edit(client, files):
@@ -180,11 +192,13 @@ def test_sketch_redraw(client, files):
     assert Image.open(sketch["background"]).size[0] > 64  # enlarged, at the reference's aspect
 
     # The new sketch is wider than the reference: the result takes the sketch's aspect.
-    out = client.predict(PIPELINE, art, editor(files / "wide_sketch.png"), True, api_name="/redraw")
+    out = client.predict(PIPELINE, art, editor(files / "wide_sketch.png"), False, api_name="/redraw")
     slider, final, strip, gif, downloads, status = out
     assert Image.open(final).size == (512, 341)
     assert Image.open(slider[0]).size == Image.open(slider[1]).size == (512, 341)
-    assert "Redrawn" in status and len(downloads) == 5
+    assert "Redrawn" in status and len(downloads) == 6
+    raw = client.predict(PIPELINE, True, api_name="/redraw_outputs")  # the network view of the same result
+    assert "network view" in raw[5] and Image.open(raw[1]).size != Image.open(final).size
 
 
 @pytest.mark.parametrize("name", ["animated.gif", "transparent.png", "grey.png"])
@@ -194,8 +208,8 @@ def test_odd_but_usable_pictures_work(client, files, name):
 
 
 def test_bad_inputs_get_clear_messages(client, files):
-    def art(name):
-        return lambda: client.predict(PIPELINE, handle_file(str(files / name)), api_name="/decompose")
+    def art(name, pipeline=PIPELINE):
+        return lambda: client.predict(pipeline, handle_file(str(files / name)), api_name="/decompose")
 
     def sketch(value, pipeline=PIPELINE):
         return lambda: client.predict(pipeline, value, 4, 0, False, api_name="/generate")
@@ -205,12 +219,23 @@ def test_bad_inputs_get_clear_messages(client, files):
     assert "exceeds the maximum file size" in error_of(art("big.bin.png"))
     assert "blank" in error_of(sketch(editor(files / "blank.png")))
     assert "draw or upload one first" in error_of(sketch({"background": None, "layers": [], "composite": None}))
-    assert "not in the list of choices" in error_of(sketch(editor(files / "sketch.png"), pipeline="nope"))
-    fresh = Client(client.src, verbose=False)  # a new session has no workflow of its own
-    assert "Decompose an artwork first" in error_of(lambda: fresh.predict(PIPELINE, "flat", 1, 1.0,
-                                                                          api_name="/resample"))
-    assert "Generate from a sketch first" in error_of(lambda: fresh.predict(PIPELINE, 1, 0, False,
-                                                                            api_name="/choose_variation"))
+    assert "not in the list of choices" in error_of(art("art.png", pipeline="nope"))
+    assert "400" in error_of(sketch(editor(files / "sketch.png"), pipeline="nope"))  # validated: Gradio says no more
+    assert "input stage" in error_of(lambda: client.predict(PIPELINE, "sketch", 1, 1.0, api_name="/resample"))
+    assert "Generate from a sketch first (with the pipeline 'tiny4')" in error_of(
+        lambda: Client(client.src, verbose=False).predict(FOUR_STAGES, 1, 0, False, api_name="/choose_variation"))
+
+
+def test_a_new_session_starts_from_the_first_screen(url, client):
+    """A new visitor sees the default pipeline's examples worked through, and can go on from them."""
+    shown = client.predict(PIPELINE, False, api_name="/generate_outputs")
+    assert shown[9].startswith("Chosen candidates: #1, #1 · seeds 0, 1") and len(shown[0]) == 4
+    chosen = client.predict(PIPELINE, 1, 2, False, api_name="/choose_variation")  # a candidate of the example
+    assert "✓ chosen" in chosen[0][2]["caption"]
+    resampled = client.predict(PIPELINE, "detail", 3, 1.0, api_name="/resample")  # the example's fitted artwork
+    assert "Resampled 'detail'" in resampled[3]
+    redrawn = Client(client.src, verbose=False).predict(PIPELINE, True, api_name="/redraw_outputs")
+    assert "Redrawn" in redrawn[5]
 
 
 def test_sessions_are_separate_and_failures_isolated(url, files):
@@ -221,7 +246,7 @@ def test_sessions_are_separate_and_failures_isolated(url, files):
         b.predict(PIPELINE, editor(files / "notes.png"), 2, 2, False, api_name="/generate")
     # a's workflow is still its own (the tall sketch), unaffected by b's work and b's failure.
     again = a.predict(PIPELINE, False, api_name="/generate_outputs")
-    assert Image.open(again[5]).size == (341, 512)
+    assert Image.open(again[5]).size == (341, 512)  # the sketch's aspect (60×90), enlarged to 512
     assert np.array_equal(pixels(again[5]), pixels(first[5]))
 
 

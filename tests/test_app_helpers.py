@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app_fixtures import FOUR_STAGES, PIPELINE, make_checkpoints
+from app_fixtures import DRAWN, FOUR_STAGES, PIPELINE, add_drawn_pipeline, make_checkpoints, shapes_sketch
 
 gr = pytest.importorskip("gradio")
 
 from artzoo import ArtzooError  # noqa: E402
 from artzoo.app.inputs import editor_mask, editor_picture  # noqa: E402
-from artzoo.app.outputs import enlarge, output_size, with_lines  # noqa: E402
+from artzoo.app.outputs import enlarge, output_size  # noqa: E402
 from artzoo.app.registry import PipelineRegistry  # noqa: E402
 
 
@@ -34,14 +34,6 @@ def test_editor_mask_is_placed_like_the_picture():
     assert editor_mask({"background": layer, "layers": [], "composite": None}, 32) is None
 
 
-def test_with_lines_multiplies_ink_over_colour():
-    colour = Image.new("RGB", (10, 10), (200, 100, 50))
-    lines = Image.new("L", (10, 10), 255)
-    lines.putpixel((3, 3), 0)
-    out = np.asarray(with_lines(colour, lines))
-    assert out[3, 3].tolist() == [0, 0, 0] and out[0, 0].tolist() == [200, 100, 50]
-
-
 def test_sizes():
     assert output_size(60, 90) == (341, 512)      # small inputs are enlarged for the screen
     assert output_size(600, 900) == (600, 900)    # within range: the input's own size
@@ -60,16 +52,51 @@ def test_registry_lists_published_pipelines_with_examples(tmp_path):
         registry.get("nope")
 
 
-def test_switching_pipelines_updates_the_layout(tmp_path):
+def test_switching_pipelines_updates_the_layout_and_the_first_screen(tmp_path):
     from artzoo.app import build_demo
     from artzoo.app.handlers import MAX_TRANSITIONS
 
-    demo = build_demo(PipelineRegistry(make_checkpoints(tmp_path, four_stages=True)))
+    demo = build_demo(PipelineRegistry(add_drawn_pipeline(make_checkpoints(tmp_path, four_stages=True))))
     switch = next(f for f in demo.fns.values() if f.api_name == "switch_pipeline")
-    out = switch.fn(FOUR_STAGES)
-    assert len(out) == len(switch.outputs)
-    groups = out[1:1 + MAX_TRANSITIONS]
+
+    def switched_to(name: str) -> dict:
+        out = switch.fn(name)
+        assert len(out) == len(switch.outputs)
+        names = [c.elem_id or getattr(c, "label", None) for c in switch.outputs]
+        return {n: v for n, v in zip(names, out) if n}
+
+    four = switched_to(FOUR_STAGES)
+    groups = switch.fn(FOUR_STAGES)[1:1 + MAX_TRANSITIONS]
     assert [g["visible"] for g in groups] == [True, True, True, False, False]
-    assert out[-5]["choices"] == ["sketch", "normals", "colour", "shaded"]
-    assert out[-4]["value"] == "weight decay"  # no learned regulariser in this pipeline
-    assert "colour" in out[1 + MAX_TRANSITIONS + 1]["label"]
+    assert four["Stage to edit"]["choices"] == ["sketch", "normals", "colour", "shaded"]
+    assert four["Regulariser (learned: the paper's meta-learned decay)"]["value"] == "weight decay"
+    assert "colour" in four["candidates-2"]["label"]
+    assert four["sketch"] is None and four["final"] is None  # no examples: the tabs open empty
+
+    drawn = switched_to(DRAWN)  # its example sketch, already generated, and its network-view toggle
+    assert drawn["sketch"]["background"].size == (512, 512) and drawn["final"].size == (512, 512)
+    assert len(drawn["candidates-1"]["value"]) == 4 and drawn["generate-network"]["visible"]
+    assert drawn["redraw-final"].size == (512, 512) and "Fitted" in drawn["edit-status"]
+
+
+def test_validators_put_one_message_on_the_input_at_fault(tmp_path):
+    from artzoo.app.handlers import Handlers
+
+    h = Handlers(PipelineRegistry(add_drawn_pipeline(tmp_path)))
+    blank = {"background": Image.new("RGB", (64, 64), "white"), "layers": [], "composite": None}
+    verdicts = h.check_generate(DRAWN, blank, 4, 0, False, None)
+    assert [v["is_valid"] for v in verdicts] == [True, False, True, True, True, True]
+    assert verdicts[1]["message"].startswith("The sketch image is blank")
+    good = {"background": shapes_sketch(), "layers": [], "composite": None}
+    assert all(v["is_valid"] for v in h.check_generate(DRAWN, good, 4, 0, False, None))
+    assert not h.check_resample(DRAWN, "sketch", 1, 1.0, None)[1]["is_valid"]
+    assert "No reference artwork" in h.check_redraw(DRAWN, None, good, False, None)[1]["message"]
+
+
+def test_examples_at_canvas_size_are_preferred(tmp_path):
+    from artzoo.app.handlers import Handlers
+
+    root = add_drawn_pipeline(tmp_path)
+    Image.new("RGB", (64, 64), "white").save(root / DRAWN / "examples" / "sketch" / "a-small.png")
+    h = Handlers(PipelineRegistry(root))
+    assert [p.name for p in h.examples(DRAWN, 0)] == ["shapes.png"]  # the 64 px copy is not shown enlarged

@@ -1,8 +1,10 @@
-"""What the app shows and hands out: enlarged stage pictures, line overlays, strips, GIFs, PNGs, ZIPs."""
+"""What the app shows and hands out: stage pictures drawn at the input's size (or the networks' own
+pixels), candidates drawn small, strips, GIFs, and the downloads (PNGs, ZIP, GIF, layered PSD)."""
 
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -10,12 +12,16 @@ import time
 import uuid
 from pathlib import Path
 
-from PIL import Image, ImageChops
+from PIL import Image
 
+from .. import rendering
+from ..images import to_tensor
 from ..sharing import workflow_gif, workflow_strip, workflow_zip
 from ..workflow import Workflow
 
+CANVAS = 512          # the drawing canvas, px a side; example sketches are shown and used at this size
 DISPLAY_SIDE = 256     # model-size pictures are enlarged to at least this for the screen
+CANDIDATE_SIDE = 256   # candidates are drawn this big: a gallery thumbnail's size, cheap enough for 8
 OUTPUT_SIDES = (512, 1024)  # outputs at the input's size, brought into this range: upscaling adds no detail
 GIF_SIDE = 384
 KEEP_FILES_S = 600     # a request's downloads are deleted this long after (Gradio serves its own copies)
@@ -28,6 +34,13 @@ def enlarge(image: Image.Image, side: int = DISPLAY_SIDE) -> Image.Image:
     return image.resize((image.width * factor, image.height * factor), Image.Resampling.NEAREST)
 
 
+def network_view(picture: Image.Image, workflow: Workflow) -> Image.Image:
+    """A model-size picture as the network made it: the input's box cut from the square, enlarged."""
+    if workflow.placement is not None:
+        picture = picture.crop(workflow.placement.box)
+    return enlarge(picture).convert("RGB")
+
+
 def editable(workflow: Workflow, stage: int, side: int = 512) -> dict:
     """An ImageEditor value holding one stage: the input's box cut from the model square, enlarged by a
     whole factor (nearest), so painting on it and shrinking back changes only the painted pixels."""
@@ -37,13 +50,27 @@ def editable(workflow: Workflow, stage: int, side: int = 512) -> dict:
     return {"background": enlarge(picture, side).convert("RGB"), "layers": [], "composite": None}
 
 
-def display_note(workflow: Workflow, size: int) -> str:
-    """Says how big the model's pictures really are and how outputs were enlarged."""
+def is_drawn(workflow: Workflow) -> bool:
+    """Whether the workflow's stages are drawn at the sketch's size (else: its network pictures scaled up)."""
+    return workflow.render_kinds is not None and workflow.source is not None and workflow.source_stage == 0
+
+
+def display_note(workflow: Workflow, size: int, raw: bool = False) -> str:
+    """Says what the pictures are: drawn at the input's size, or the networks' own pixels; and the
+    workflow's notes (e.g. that the input was scaled down)."""
     p = workflow.placement
-    if p is None:
-        return f"{size} px model output, enlarged (nearest) for display"
-    w, h = output_size(p.width, p.height)
-    return f"model works at {size} px; outputs upscaled to the input's aspect, {w}×{h} (Lanczos)"
+    if raw:
+        text = f"network view: the {size} px networks' own pixels, enlarged"
+    elif p is None:
+        text = f"{size} px model output, enlarged (nearest) for display"
+    elif is_drawn(workflow):
+        w, h = output_size(p.width, p.height)
+        text = (f"drawn at {w}×{h} from the {size} px networks' colours: flat colours fill your line regions, "
+                "shading follows them, your lines on top")
+    else:
+        w, h = output_size(p.width, p.height)
+        text = f"model works at {size} px; outputs upscaled to the input's aspect, {w}×{h} (Lanczos)"
+    return "; ".join([text, *workflow.notes])
 
 
 def output_size(w: int, h: int, sides: tuple[int, int] = OUTPUT_SIDES) -> tuple[int, int]:
@@ -52,22 +79,62 @@ def output_size(w: int, h: int, sides: tuple[int, int] = OUTPUT_SIDES) -> tuple[
     return max(1, round(w * s)), max(1, round(h * s))
 
 
-def with_lines(picture: Image.Image, lines: Image.Image) -> Image.Image:
-    """The user's own line art laid exactly over a coloured picture (multiply: white paper vanishes)."""
-    ink = lines.convert("L").resize(picture.size, Image.Resampling.LANCZOS).convert("RGB")
-    return ImageChops.multiply(picture.convert("RGB"), ink)
-
-
-def stage_pictures(workflow: Workflow, lines: Image.Image | None = None) -> list[Image.Image]:
-    """Every stage at the input's aspect and (see `output_size`) size; with ``lines``, the coloured
-    stages carry the user's own line art."""
+def stage_pictures(workflow: Workflow) -> list[Image.Image]:
+    """Every stage at the input's aspect and (see `output_size`) size, drawn by `artzoo.rendering` where
+    the pipeline says how (the user's lines are part of those pictures)."""
     pictures = []
     for k in range(len(workflow.stages)):
         picture = workflow.image(k, original_size=True, max_side=OUTPUT_SIDES[1]).convert("RGB")
         pictures.append(picture.resize(output_size(*picture.size), Image.Resampling.LANCZOS))
-    if lines is not None:
-        pictures = [pictures[0]] + [with_lines(p, lines) for p in pictures[1:]]
     return pictures
+
+
+def strip(pictures: list[Image.Image], stages: list[str]) -> Image.Image:
+    """The stages side by side, labelled, each at most `DISPLAY_SIDE` px."""
+    thumbs = [p.resize(output_size(*p.size, (DISPLAY_SIDE, DISPLAY_SIDE)), Image.Resampling.LANCZOS)
+              for p in pictures]
+    return workflow_strip(thumbs, labels=stages)
+
+
+@dataclasses.dataclass(frozen=True)
+class CandidateCanvas:
+    """A sketch made ready once for drawing its candidates: scaled to `CANDIDATE_SIDE`, with its regions."""
+
+    sketch: Image.Image
+    regions: rendering.Regions
+    kinds: list[str]
+
+
+def candidate_canvas(workflow: Workflow) -> CandidateCanvas | None:
+    """The canvas of a workflow drawn from a sketch; None when its pipeline does not draw its stages."""
+    if not is_drawn(workflow):
+        return None
+    source = workflow.source.convert("L")
+    size = output_size(*source.size, (CANDIDATE_SIDE, CANDIDATE_SIDE))
+    # A box filter keeps thin lines when shrinking; enlarging a small sketch needs a smooth filter.
+    sketch = source.resize(size, Image.Resampling.BOX if size[0] < source.width else Image.Resampling.LANCZOS)
+    return CandidateCanvas(sketch, rendering.segment_sketch(sketch), list(workflow.render_kinds))
+
+
+def drawn_candidates(canvas: CandidateCanvas, workflow: Workflow, transition: int,
+                     candidates: list[Image.Image]) -> list[Image.Image]:
+    """Candidates for stage ``transition + 1`` (network pictures) drawn like that stage is, on the canvas:
+    after the workflow's own stages up to ``transition``, each in its region colours or shading, with the
+    sketch's lines on top."""
+    regions, placement = canvas.regions, workflow.placement
+    before = rendering.render_stages(canvas.sketch, workflow.images[:transition + 1], placement,
+                                     canvas.kinds[:transition + 1], regions=regions)
+    # Line-free colours of the stage before; for the sketch itself, its grey picture.
+    prev = before.colours[transition] if before.colours[transition] is not None else before.images[transition]
+    net_prev = rendering.model_crop(workflow.images[transition], placement)
+    kind = canvas.kinds[transition + 1]
+    drawn = []
+    for picture in candidates:
+        net = rendering.model_crop(to_tensor(picture.convert("RGB"), 3), placement)
+        colour = (rendering.render_flat(regions, net) if kind == "regions"
+                  else rendering.render_continuous(prev, net_prev, net, regions))
+        drawn.append(Image.fromarray(rendering.to_uint8(rendering.overlay_lines(colour, regions))))
+    return drawn
 
 
 def downloads_root() -> Path:
@@ -95,13 +162,14 @@ def _downloads_dir() -> Path:
     return folder
 
 
-def downloads(workflow: Workflow, pipeline_name: str, lines: Image.Image | None = None,
-              pictures: list[Image.Image] | None = None) -> dict:
-    """The outputs of a finished workflow: final picture, labelled strip, GIF and downloadable files
-    (one PNG per stage, a ZIP of them with the workflow file, and the GIF). ``pictures``: its
-    `stage_pictures`, when the caller made them already."""
-    pictures = stage_pictures(workflow, lines) if pictures is None else pictures
-    folder = _downloads_dir()
+def downloads(workflow: Workflow, pipeline_name: str, pictures: list[Image.Image],
+              folder: Path | None = None) -> dict:
+    """The files of a finished workflow from its `stage_pictures`: one PNG per stage, a ZIP of them with
+    the workflow file, the GIF and a layered PSD at the input's size, written to ``folder`` (default: a
+    fresh one that is swept after an hour). Returns the GIF's path and the list of files."""
+    if folder is None:
+        folder = _downloads_dir()
+    folder.mkdir(parents=True, exist_ok=True)
     stem = f"{pipeline_name}-workflow"
     pngs = []
     for k, (picture, name) in enumerate(zip(pictures, workflow.stages)):
@@ -114,10 +182,8 @@ def downloads(workflow: Workflow, pipeline_name: str, lines: Image.Image | None 
     workflow.save(folder / f"{stem}.safetensors")
     archive = workflow_zip(pictures, workflow.stages, folder / f"{stem}.zip",
                            extra_files={"workflow.safetensors": (folder / f"{stem}.safetensors").read_bytes()})
-    thumbs = [p.resize(output_size(*p.size, (DISPLAY_SIDE, DISPLAY_SIDE)), Image.Resampling.LANCZOS)
-              for p in pictures]
-    files = [str(p) for p in pngs] + [str(archive), str(gif)]
+    psd = workflow.write_psd(folder / f"{stem}.psd", max_side=OUTPUT_SIDES[1])
+    files = [str(p) for p in pngs] + [str(archive), str(gif), str(psd)]
     for path in files:
         os.chmod(path, 0o600)  # Gradio's cached copies keep this mode: only this server's user reads them
-    return {"final": pictures[-1], "strip": workflow_strip(thumbs, labels=workflow.stages), "gif": str(gif),
-            "files": files}
+    return {"gif": str(gif), "files": files}
