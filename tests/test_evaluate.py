@@ -71,12 +71,14 @@ def test_update_card_replaces_only_the_evaluation_section(tmp_path):
 
 
 def test_region_colour_error_is_the_area_weighted_delta_e_of_region_medians():
-    from artzoo.evaluation.priors import region_colour_error
-    from artzoo.rendering import segment
+    import torch
 
-    sketch = np.full((32, 32), 255, np.uint8)
-    sketch[:, 16] = 0  # two regions: left (16 columns) and right (15)
-    regions = segment(sketch, max_gap=1.5)
+    from artzoo.evaluation.priors import line_regions, region_colour_error
+
+    sketch = torch.ones(1, 32, 32)
+    sketch[:, :, 16] = -1  # two regions: left (16 columns) and right (15)
+    regions = line_regions(sketch)
+    assert regions.labels.max() == 2 and regions.lines.sum() == 32
     artist = np.zeros((32, 32, 3))
     artist[:, :16] = (50, 10, 10)
     sample = artist.copy()
