@@ -195,7 +195,7 @@ def test_prior_phase_learns_p_z_given_x_and_fills_its_bank(cfg, trained_run, tmp
     src = WorkflowPipeline.from_pretrained(published)
     assert pipe.render_kinds == ["sketch", "regions", "continuous"]
     for t, s in zip(pipe.transitions, src.transitions):
-        assert t.prior is not None and t.prior.bank_filled == 8  # 3 steps × batch 4 in a ring of 8
+        assert t.prior is not None and t.prior.bank_filled == 6  # the 6 training codes (a ring of 8)
         # Exported in fp16: the source's weights rounded, no more.
         assert t.regularizer is not None and torch.equal(t.regularizer.theta, s.regularizer.theta.half().float())
         assert torch.equal(t.generator.head.weight, s.generator.head.weight.half().float())

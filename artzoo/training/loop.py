@@ -205,7 +205,10 @@ def train_phase(cfg: dict, phase_name: str, run_dir: str | Path, *, resume: bool
         t0 = time.perf_counter()
         # Reseed every step from (seed, phase, step, process): resuming needs no saved RNG state.
         set_seed(tcfg["seed"] + ORDER.index(phase_name) * 10**8 + step * world + rank)
-        x = [s.to(accelerator.device) for s in batch_of(ds, torch.randint(len(ds), (phase.batch_size,)))]
+        if hasattr(phase, "draw"):  # a phase that serves its own batches (the prior: cached encodings)
+            x = phase.draw(ds)
+        else:
+            x = [s.to(accelerator.device) for s in batch_of(ds, torch.randint(len(ds), (phase.batch_size,)))]
         losses = phase.step(x, step)
         dt = time.perf_counter() - t0
         seconds += dt

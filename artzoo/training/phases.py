@@ -252,7 +252,11 @@ class RegularizerPhase(Phase):
 class PriorPhase(Phase):
     """p(z | x_i) per transition (`LatentPrior`, not in the paper): the negative log-likelihood of the
     code E_i gives the real next stage, under a mixture over z read from G_i's content features of x_i.
-    Generator and encoder stay frozen; the codes also fill the prior's bank (prior="bank")."""
+
+    Generator and encoder stay frozen, so their outputs for the training split are computed once (`draw`
+    does it on its first call; features kept in float16) and each step only trains the small head: many
+    epochs in minutes on a CPU. The codes also fill the prior's bank (prior="bank").
+    """
 
     name = "prior"
 
@@ -268,16 +272,34 @@ class PriorPhase(Phase):
                 t.prior = LatentPrior(config).to(accelerator.device)
         self.priors = [t.prior for t in pipe.transitions]
         self.opt = self.adam("prior", parameters(self.priors), lr=c["lr"])
+        self.cache: list[tuple[torch.Tensor, torch.Tensor]] | None = None  # per transition: features, codes
 
-    def step(self, x: list[torch.Tensor], step: int) -> dict[str, float]:
+    @torch.no_grad()
+    def _encode(self, ds) -> None:
+        from .loop import batch_of  # the loop imports this module
+
+        per = [([], []) for _ in self.pipe.transitions]
+        for start in range(0, len(ds), 64):
+            x = [s.to(self.accelerator.device) for s in batch_of(ds, range(start, min(start + 64, len(ds))))]
+            for i, t in enumerate(self.pipe.transitions):
+                per[i][0].append(t.generator.encode_content(x[i])[0].half().cpu())
+                per[i][1].append(t.latent_encoder(x[i + 1])[0].cpu())
+        self.cache = [(torch.cat(f), torch.cat(z)) for f, z in per]
+        for t, (_, z) in zip(self.pipe.transitions, self.cache):
+            t.prior.remember(z[torch.randperm(len(z))])
+
+    def draw(self, ds) -> torch.Tensor:
+        """The next batch: indices into the encoded training split (drawn from the loop's seeded RNG)."""
+        if self.cache is None:
+            self._encode(ds)
+        return torch.randint(len(self.cache[0][1]), (self.batch_size,))
+
+    def step(self, idx: torch.Tensor, step: int) -> dict[str, float]:
         logs, loss = {}, 0.0
         trainable(self.priors, True)
-        for i, t in enumerate(self.pipe.transitions):
-            with torch.no_grad():
-                content = t.generator.encode_content(x[i])[0]
-                z = t.latent_encoder(x[i + 1])[0]
-                t.prior.remember(z)
-            nll = t.prior.nll(content, z).mean()
+        for i, (t, (features, codes)) in enumerate(zip(self.pipe.transitions, self.cache)):
+            dev = self.accelerator.device
+            nll = t.prior.nll(features[idx].to(dev).float(), codes[idx].to(dev)).mean()
             loss = loss + nll
             logs[f"P{i}/nll"] = nll.item()
         self.update(self.opt, loss)
