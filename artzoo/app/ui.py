@@ -35,6 +35,7 @@ CSS = """
 @media (max-width: 700px) {
   .artzoo-grid, .artzoo-grid .grid-wrap { height: auto !important; max-height: none !important; }
   .tab-container button { padding-left: 6px !important; padding-right: 6px !important; }  /* all three tabs fit */
+  .artzoo-candidates .grid-container { grid-template-columns: repeat(2, minmax(0, 1fr)) !important; }
 }
 """
 
@@ -132,7 +133,7 @@ def _generate_tab(registry: PipelineRegistry, name: str, h: Handlers, pipeline: 
                 gen_status = gr.Markdown(status_0, elem_id="generate-status")
             with gr.Column(min_width=300):
                 final = gr.Image(final_0, type="pil", format="png", interactive=False, elem_id="final",
-                                 label="Final picture (drawn at the sketch's size)")
+                                 label="Final picture (at the sketch's size)")
                 network = gr.Checkbox(False, label=f"Network view (the raw {size} px pictures)",
                                       visible=h.draws(name), elem_id="generate-network")
                 gif = gr.Image(gif_0, type="filepath", label="The workflow, animated (GIF)", interactive=False)
@@ -142,7 +143,7 @@ def _generate_tab(registry: PipelineRegistry, name: str, h: Handlers, pipeline: 
                 galleries.append(gr.Gallery(
                     galleries_0[i], label=_gallery_label(stages, i + 1), columns=4, height=GALLERY_HEIGHT,
                     allow_preview=False, format="png", interactive=False, elem_id=f"candidates-{i + 1}",
-                    object_fit="contain", elem_classes="artzoo-grid"))
+                    object_fit="contain", elem_classes=["artzoo-grid", "artzoo-candidates"]))
                 more_buttons.append(gr.Button("More candidates for this stage", size="sm"))
             gallery_groups.append(group)
         strip = gr.Image(strip_0, type="pil", format="png", label="The whole workflow", interactive=False)
@@ -293,7 +294,7 @@ def _redraw_tab(registry: PipelineRegistry, name: str, h: Handlers, pipeline: gr
                                            elem_id="redraw-slider")
             with gr.Column(min_width=300):
                 redraw_final = gr.Image(final_0, type="pil", format="png", interactive=False, elem_id="redraw-final",
-                                        label="Redrawn (drawn at the sketch's size)")
+                                        label="Redrawn (at the sketch's size)")
                 redraw_network = gr.Checkbox(False, label=f"Network view (the raw {size} px pictures)",
                                              visible=h.draws(name), elem_id="redraw-network")
             redraw_gif = gr.Image(gif_0, type="filepath", label="The workflow, animated (GIF)", interactive=False)
