@@ -55,11 +55,11 @@ def is_drawn(workflow: Workflow) -> bool:
     return workflow.render_kinds is not None and workflow.source is not None and workflow.source_stage == 0
 
 
-def display_note(workflow: Workflow, size: int, raw: bool = False) -> str:
+def display_note(workflow: Workflow, size: int, network: bool = False) -> str:
     """Says what the pictures are: drawn at the input's size, or the networks' own pixels; and the
     workflow's notes (e.g. that the input was scaled down)."""
     p = workflow.placement
-    if raw:
+    if network:
         text = f"network view: the {size} px networks' own pixels, enlarged"
     elif p is None:
         text = f"{size} px model output, enlarged (nearest) for display"
