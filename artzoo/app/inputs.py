@@ -7,6 +7,8 @@ Everything here raises `ArtzooError` for unusable input (the `user_errors` decor
 from __future__ import annotations
 
 import collections
+import contextlib
+import ctypes
 import functools
 import html
 import io
@@ -32,11 +34,14 @@ KEEP_SIDE = OUTPUT_SIDES[1]
 MAX_LAYERS = 4                  # layer indices a submission may use (the editors show at most a few)
 MAX_BLOB_BYTES = 20 * 2**20     # one canvas part, as the upload limit
 BLOB_PIXELS = 2 * MAX_PIXELS    # all parts of one submission (background + composite of a 40 MP picture)
-BLOB_SESSION_BYTES = 48 * 2**20  # per browser session, waiting to be used
-BLOB_TOTAL_BYTES = 256 * 2**20   # all sessions together; the oldest submissions go first
+BLOB_SESSION_BYTES = 32 * 2**20  # per browser session, waiting to be used
+BLOB_TOTAL_BYTES = 128 * 2**20   # all sessions together; the oldest submissions go first
 BLOB_TTL_S = 600                # a submission never used is dropped after this
 USED_TTL_S = 60                 # ... and one used this long ago (an event's validator and function both read it)
 MAX_SUBMISSIONS = 2000          # submissions remembered (refused ones hold no bytes, only their reason)
+BIG_PICTURE = 4_000_000         # pixels from which decoding takes its turn (`_decoding`)
+BIG_DECODES = 2
+_BIG_DECODES = threading.BoundedSemaphore(BIG_DECODES)
 
 log = logging.getLogger("artzoo.app")
 
@@ -160,6 +165,8 @@ class BlobStore:
         if len(data) > MAX_BLOB_BYTES:
             return f"a canvas part is over {MAX_BLOB_BYTES // 2**20} MB: scale the picture down first"
         pixels = _pixels(data)
+        if pixels == 0:
+            return "a canvas part is not a readable image"
         if pixels > MAX_PIXELS:
             return _too_big(pixels)
         if item.pixels + pixels > BLOB_PIXELS:
@@ -249,7 +256,12 @@ class CheckedImageEditor(gr.ImageEditor):
             if refused is not None:
                 raise gr.Error(refused[0].upper() + refused[1:], print_exception=False)
         parts = [] if payload is None else [payload.background, payload.composite, *(payload.layers or [])]
-        return _checked(super().preprocess, payload, [p.path for p in parts if p is not None and getattr(p, "path", None)])
+        paths = [p.path for p in parts if p is not None and getattr(p, "path", None)]
+        blobs = BLOBS.get(payload.id) if payload is not None and payload.id is not None else None
+        pixels = sum(map(_pixels, paths)) + (0 if blobs is None else sum(
+            _pixels(b) for b in [blobs.background, blobs.composite, *blobs.layers] if b))
+        with _decoding(pixels):
+            return _checked(super().preprocess, payload, paths)
 
 
 def _is_grey(rgb: Image.Image) -> bool:
@@ -257,9 +269,9 @@ def _is_grey(rgb: Image.Image) -> bool:
     return int(np.abs(a - a.mean(-1, keepdims=True)).max()) <= 6
 
 
-def _warn_format(image: Image.Image, what: str) -> None:
+def _warn_format(image: Image.Image, what: str, animated: bool) -> None:
     """Toasts for uploads that work but may surprise: animation, transparency."""
-    if getattr(image, "is_animated", False):
+    if animated:
         gr.Warning(f"{what} is animated: only its first frame is used.")
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         if image.convert("RGBA").getchannel("A").getextrema()[0] < 255:
@@ -281,18 +293,48 @@ def read_picture(path, what: str, kind: str) -> Image.Image:
     """An uploaded file (path from `CheckedImage(type="filepath")`) → RGB on white, with warnings."""
     if path is None:
         raise ArtzooError(f"no {what}: upload one or pick an example first")
-    image = open_image(path)
-    _warn_format(image, what.capitalize())
-    rgb = _kept(as_pil(image))
+    with _decoding(_pixels(path)):
+        image = open_image(path)
+        animated, big = getattr(image, "is_animated", False), max(image.size) > KEEP_SIDE
+        if big:  # shrunk as decoded, before any full-size copy (a 40 MP RGB copy is 120 MB)
+            image = _kept(image if image.mode in _RESIZABLE else image.convert("RGBA"))
+        _warn_format(image, what.capitalize(), animated)
+        rgb = _kept(as_pil(image))
+        if big:
+            _release_memory()
     _warn_content(rgb, what.capitalize(), kind)
     return rgb
 
 
+@contextlib.contextmanager
+def _decoding(pixels: int):
+    """At most `BIG_DECODES` large pictures are decoded at once, whoever asks (actions run two at a time,
+    but validators and canvas preprocessing run outside the queue): each costs up to ~300 MB for a moment."""
+    if pixels <= BIG_PICTURE:
+        yield
+        return
+    with _BIG_DECODES:
+        yield
+
+
+_RESIZABLE = ("L", "LA", "RGB", "RGBA", "I", "F", "I;16")  # others (1, P, CMYK, ...) resize badly or not at all
+
+
 def _kept(picture: Image.Image) -> Image.Image:
-    """The picture as a session keeps it: at most `KEEP_SIDE` a side."""
-    if max(picture.size) > KEEP_SIDE:  # as_pil's result is a fresh copy: shrink it in place
+    """The picture as a session keeps it: at most `KEEP_SIDE` a side (shrunk in place: callers pass a
+    picture of their own)."""
+    if max(picture.size) > KEEP_SIDE:
         picture.thumbnail((KEEP_SIDE, KEEP_SIDE), Image.Resampling.BOX)  # box: thin lines stay as grey
     return picture
+
+
+def _release_memory() -> None:
+    """Hand the freed decode buffers of a large picture back to the system: glibc keeps them in per-thread
+    arenas otherwise, and a server's RSS ratchets up by hundreds of MB per big upload."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
 
 
 def _flatten(value: dict) -> Image.Image | None:
@@ -314,6 +356,8 @@ def editor_picture(value, what: str, kind: str) -> Image.Image:
     if picture is None:
         raise ArtzooError(f"no {what}: draw or upload one first")
     rgb = _kept(as_pil(picture))  # the canvas is transparent where nothing was drawn: white paper, no warning
+    if max(picture.size) > KEEP_SIDE:
+        _release_memory()
     _warn_content(rgb, what.capitalize(), kind)
     return rgb
 

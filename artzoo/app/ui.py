@@ -18,7 +18,7 @@ from .outputs import CANVAS, downloads_root
 from .registry import PipelineRegistry
 
 STATE_TTL_S = 30 * 60   # a tab's workflows are dropped this long after its last action
-SESSION_CAPACITY = 200  # sessions kept (Gradio's default, 10,000, is GBs): the least recently used go first
+SESSION_CAPACITY = 100  # sessions kept (~5-10 MB each; Gradio's default, 10,000, is GBs): least recently used go first
 MAX_UPLOAD = "20mb"
 DELETE_CACHE = (300, 3600)   # every 5 min, Gradio deletes the files it wrote for this app over an hour ago
 CACHE_CAP_BYTES = 512 * 2**20  # ... and, whatever their age, the oldest beyond this (limits.CacheCap)
