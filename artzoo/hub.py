@@ -147,10 +147,11 @@ def _read_spec(folder: Path, name: str):
         if not p.is_file():
             raise ArtzooError(f"pipeline component '{name}' is missing {p.name} in {folder}; re-export or re-download it")
     spec = _read_json(config_path, f"config of '{name}'")
-    if not isinstance(spec, dict) or spec.get("class") not in COMPONENT_CLASSES or "config" not in spec:
-        cls = spec.get("class") if isinstance(spec, dict) else None
-        raise ArtzooError(f"{config_path} is corrupt or foreign (class {str(cls)[:40]!r}; artzoo builds only "
-                          f"{sorted(COMPONENT_CLASSES)})")
+    if not isinstance(spec, dict) or "config" not in spec:
+        raise ArtzooError(f"{config_path} is corrupt or foreign: not an object with 'class' and 'config'")
+    if spec.get("class") not in COMPONENT_CLASSES:
+        raise ArtzooError(f"{config_path} is corrupt or foreign (class {str(spec.get('class'))[:40]!r}; artzoo "
+                          f"builds only its own networks)")
     network_cls, config_cls = COMPONENT_CLASSES[spec["class"]]
     try:
         return network_cls, config_cls.from_dict(spec["config"])

@@ -144,11 +144,14 @@ def check_workflow_file(header: dict[str, tuple[str, tuple[int, ...]]], metadata
     batches = {"pictures": set(), "latents": set()}
     for name, (dtype, shape) in header.items():
         series, _, index = name.partition(".")
-        if name == "source":
-            if dtype != "U8" or len(shape) != 3 or shape[2] != 3 or not (
+        if name == "source" or series == "hints":  # the user's picture (RGB) and colour scribbles (RGBA)
+            channels = 3 if name == "source" else 4
+            if series == "hints" and not (index.isdigit() and 1 <= int(index) < len(signature["stages"])):
+                raise ArtzooError(f"{what}: unexpected tensor {name[:40]!r}")
+            if dtype != "U8" or len(shape) != 3 or shape[2] != channels or not (
                     1 <= shape[0] <= SOURCE_MAX_SIDE and 1 <= shape[1] <= SOURCE_MAX_SIDE):
-                raise ArtzooError(f"{what}: its source picture is {dtype} {list(shape)}; expected 8-bit RGB of at "
-                                  f"most {SOURCE_MAX_SIDE} px a side")
+                raise ArtzooError(f"{what}: {name} is {dtype} {list(shape)}; expected an 8-bit picture of {channels} "
+                                  f"channels and at most {SOURCE_MAX_SIDE} px a side")
             continue
         if name == "edit_base":
             series, index = "images", str(len(signature["stages"]) - 1)

@@ -156,3 +156,15 @@ def test_cli_crafted_pipeline_is_a_one_line_error(tiny_dir, tmp_path, sketch, ca
     err = capsys.readouterr().err.strip()
     assert err.startswith("artzoo: error: ") and "\n" not in err and "stage name" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_full_resolution_workflow_with_hints_passes_the_checks(tmp_path, artwork):
+    pipe = WorkflowPipeline.from_config(["sketch", "flat", "detail"], image_size=32, preset="tiny", seed=0,
+                                        render_kinds=["sketch", "regions", "continuous"])
+    hints = np.full((48, 64, 3), 255, np.uint8)
+    hints[10:30, 10:30] = (20, 60, 230)
+    wf = pipe.fit_hints(pipe.generate(artwork[..., 0], seed=0), "flat", hints, steps=1)
+    wf.save(tmp_path / "wf.safetensors")
+    header_names = set(read_tensors(tmp_path / "wf.safetensors", "workflow file", check=check_workflow_file)[0])
+    assert {"source", "images.0"} <= header_names and any(n.startswith("hints.") for n in header_names)
+    check_workflow(Workflow.load(tmp_path / "wf.safetensors"), pipe.signature)
