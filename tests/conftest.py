@@ -21,9 +21,10 @@ def tiny_pipeline() -> WorkflowPipeline:
     """3 stages at 32 px with the tiny preset, discriminators and a learned regulariser."""
     pipe = WorkflowPipeline.from_config(["sketch", "flat", "detail"], image_size=32, preset="tiny",
                                         discriminators=True, regularizer=True, seed=0)
-    # Spread the regulariser's weights so "learned" differs visibly from no decay.
-    for t in pipe.transitions:
-        t.regularizer.theta.data.fill_(5.0)
+    # Spread the regulariser's weights so "learned" differs visibly from no decay, and give each
+    # transition its own θ, so a fit that used one transition's for another would show.
+    for i, t in enumerate(pipe.transitions):
+        t.regularizer.theta.data = torch.linspace(3.0, 6.0, t.regularizer.theta.numel()) + i
     return pipe
 
 

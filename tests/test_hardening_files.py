@@ -168,3 +168,32 @@ def test_a_full_resolution_workflow_with_hints_passes_the_checks(tmp_path, artwo
     header_names = set(read_tensors(tmp_path / "wf.safetensors", "workflow file", check=check_workflow_file)[0])
     assert {"source", "images.0"} <= header_names and any(n.startswith("hints.") for n in header_names)
     check_workflow(Workflow.load(tmp_path / "wf.safetensors"), pipe.signature)
+
+
+def test_cli_decompose_honours_fit_steps_and_regularizer(tiny_dir, tmp_path, artwork):
+    Image.fromarray(artwork).save(tmp_path / "art.png")
+
+    def decompose(name, *options) -> Workflow:
+        out = tmp_path / name
+        assert _cli("decompose", tmp_path / "art.png", "--pipeline", tiny_dir, "--out", out, "--model-size",
+                    *options) == 0
+        return Workflow.load(out / "workflow.safetensors")
+
+    free = decompose("free", "--fit-steps", "6", "--regularizer", "none")
+    strong = decompose("strong", "--fit-steps", "6", "--regularizer", "50")
+    unfitted = decompose("unfitted", "--fit-steps", "0")
+    assert [len(free.loss_history[s]) for s in ("flat", "detail")] == [6, 6]
+    assert all(strong.delta[i].norm() < 0.9 * free.delta[i].norm() for i in range(2))
+    assert all(torch.count_nonzero(d) == 0 for d in unfitted.delta)
+
+
+def test_cli_generate_honours_the_seed(tiny_dir, tmp_path, sketch):
+    Image.fromarray(sketch).save(tmp_path / "s.png")
+
+    def generate(seed) -> np.ndarray:
+        out = tmp_path / f"seed-{seed}-{len(list(tmp_path.iterdir()))}"
+        assert _cli("generate", tmp_path / "s.png", "--pipeline", tiny_dir, "--out", out, "--seed", seed,
+                    "--model-size") == 0
+        return np.asarray(Image.open(out / "2_detail.png"))
+
+    assert np.array_equal(generate(3), generate(3)) and not np.array_equal(generate(3), generate(4))
