@@ -78,7 +78,8 @@ def open_page(browser, url: str, width: int):
 
 def wait_shown(page, selector: str) -> None:
     """Until the picture is loaded (scrolled to: below the fold, as on a phone, it is loaded lazily)."""
-    page.locator(selector).scroll_into_view_if_needed()
+    page.wait_for_selector(selector, state="attached")
+    page.evaluate("s => document.querySelector(s).scrollIntoView()", selector)
     page.wait_for_function(f"{LOADED}({selector!r})")
 
 
