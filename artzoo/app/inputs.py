@@ -11,6 +11,7 @@ import contextlib
 import ctypes
 import functools
 import html
+import inspect
 import io
 import logging
 import threading
@@ -239,6 +240,10 @@ class CheckedImageEditor(gr.ImageEditor):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.blob_storage = BLOBS
+
+    # Gradio builds the page's component config from __init__'s signature: show it ImageEditor's, or the
+    # editors lose their label, value, size and brush in the browser.
+    __init__.__signature__ = inspect.signature(gr.ImageEditor.__init__)
 
     @server
     def accept_blobs(self, data):
