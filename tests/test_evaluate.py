@@ -76,16 +76,19 @@ def test_region_colour_error_is_the_area_weighted_delta_e_of_region_medians():
     from artzoo.evaluation.priors import line_regions, region_colour_error
 
     sketch = torch.ones(1, 32, 32)
-    sketch[:, :, 16] = -1  # two regions: left (16 columns) and right (15)
+    sketch[:, 4:28, [4, 27]] = -1  # a box split in two (left 11 columns, right 10), paper around it
+    sketch[:, [4, 27], 4:28] = -1
+    sketch[:, 4:28, 16] = -1
     regions = line_regions(sketch)
-    assert regions.labels.max() == 2 and regions.lines.sum() == 32
+    assert regions.labels.max() == 3
     artist = np.zeros((32, 32, 3))
     artist[:, :16] = (50, 10, 10)
     sample = artist.copy()
+    sample[:2] += 40  # the paper around the drawing does not count
     assert region_colour_error(regions, sample, artist) == 0
     sample[:, 17:] += (0, 3, 4)  # right region off by ΔE 5
-    right = (regions.labels == regions.labels[5, 25]) & ~regions.lines
-    left = (regions.labels == regions.labels[5, 5]) & ~regions.lines
+    right = (regions.labels == regions.labels[10, 20]) & ~regions.lines
+    left = (regions.labels == regions.labels[10, 10]) & ~regions.lines
     expected = 5 * right.sum() / (right.sum() + left.sum())
     assert abs(region_colour_error(regions, sample, artist) - expected) < 1e-6
 

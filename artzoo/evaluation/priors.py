@@ -2,7 +2,7 @@
 the learned prior p(z | sketch), judged on held-out sketches against the artists' own flat colourings.
 
 - conditional colour error: per sketch, the area-weighted CIE76 ΔE (Lab) between each line-bounded
-  region's median colour in a sampled flat and in the artist's flat; mean over the samples and best of
+  region's median colour in a sampled flat and in the artist's flat (regions inside the drawing); mean over the samples and best of
   them; beside the bound the generator allows (z = the latent encoder's code of the artist's own flat)
 - FD of the sampled flats to the real held-out flats (offline extractor)
 - diversity: mean pairwise L1 (pixels in [-1, 1]) between the samples of one sketch
@@ -47,9 +47,13 @@ def line_regions(sketch: torch.Tensor) -> LineRegions:
 
 
 def region_colour_error(regions, sample_lab: np.ndarray, artist_lab: np.ndarray) -> float:
-    """Area-weighted ΔE between each region's median colour in a sample and in the artist's flat."""
-    labels = regions.labels[~regions.lines]
-    a, b = sample_lab[~regions.lines], artist_lab[~regions.lines]
+    """Area-weighted ΔE between each region's median colour in a sample and in the artist's flat, over
+    the regions inside the drawing (those touching the picture's border are paper around it)."""
+    lab = regions.labels
+    border = np.unique(np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]]))
+    inside = ~regions.lines & ~np.isin(lab, border)
+    labels = lab[inside]
+    a, b = sample_lab[inside], artist_lab[inside]
     total, errors = 0, 0.0
     for k in np.unique(labels):
         inside = labels == k

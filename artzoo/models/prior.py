@@ -20,6 +20,10 @@ import torch.nn.functional as F
 from .config import NetConfig
 
 
+# Narrowest a component may get (std 0.25): tighter ones only memorise training codes.
+LOG_STD_MIN = math.log(0.25)
+
+
 @dataclasses.dataclass
 class PriorConfig(NetConfig):
     in_channels: int = 128   # channels of the generator's content features
@@ -39,7 +43,9 @@ class LatentPrior(nn.Module):
         self.body = nn.Sequential(
             nn.Conv2d(config.in_channels, h, 3, stride=2, padding=1), nn.LeakyReLU(0.2),
             nn.Conv2d(h, h, 3, stride=2, padding=1), nn.LeakyReLU(0.2))
-        # Mean and max pooling: the drawing's overall make-up and its most salient parts.
+        # Mean and max pooling: the drawing's overall make-up and its most salient parts. (Pooling the
+        # content features directly, without this spatial body, fit held-out codes as well but chose
+        # colours no better than N(0, I): which region gets which colour needs the layout.)
         self.head = nn.Sequential(nn.Linear(2 * h, h), nn.LeakyReLU(0.2), nn.Linear(h, k * (1 + 2 * nz)))
         self.register_buffer("bank", torch.zeros(config.bank_size, nz))
         # Codes ever added; a float like every stored tensor (pipeline files hold floats only), exact to 2^24.
@@ -56,7 +62,7 @@ class LatentPrior(nn.Module):
         k, nz = self.config.components, self.config.nz
         out = self.head(f)
         logits, rest = out[:, :k], out[:, k:].view(-1, k, 2 * nz)
-        return logits, rest[..., :nz], rest[..., nz:].clamp(-5, 2)
+        return logits, rest[..., :nz], rest[..., nz:].clamp(LOG_STD_MIN, 2)
 
     def nll(self, content: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """−log p(z | x) per sample (B,), in nats."""

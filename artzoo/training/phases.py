@@ -271,7 +271,10 @@ class PriorPhase(Phase):
                                      hidden=c["hidden"], components=c["components"], bank_size=c["bank_size"])
                 t.prior = LatentPrior(config).to(accelerator.device)
         self.priors = [t.prior for t in pipe.transitions]
-        self.opt = self.adam("prior", parameters(self.priors), lr=c["lr"])
+        # Weight decay: a few thousand drawings, seen many times over, are easy to memorise.
+        self.opt = torch.optim.AdamW(parameters(self.priors), lr=c["lr"], betas=tuple(cfg["train"]["betas"]),
+                                     weight_decay=c["weight_decay"])
+        self.optimizers["prior"] = self.opt
         self.cache: list[tuple[torch.Tensor, torch.Tensor]] | None = None  # per transition: features, codes
 
     @torch.no_grad()
