@@ -100,3 +100,12 @@ def test_examples_at_canvas_size_are_preferred(tmp_path):
     Image.new("RGB", (64, 64), "white").save(root / DRAWN / "examples" / "sketch" / "a-small.png")
     h = Handlers(PipelineRegistry(root))
     assert [p.name for p in h.examples(DRAWN, 0)] == ["shapes.png"]  # the 64 px copy is not shown enlarged
+
+
+def test_the_status_says_where_candidates_latents_come_from():
+    from artzoo import WorkflowPipeline
+    from artzoo.app.handlers import prior_note
+
+    plain = WorkflowPipeline.from_config(["sketch", "flat", "detail"], image_size=32, preset="tiny")
+    with_prior = WorkflowPipeline.from_config(["sketch", "flat", "detail"], image_size=32, preset="tiny", prior=True)
+    assert "N(0, I)" in prior_note(plain) and "learned prior" in prior_note(with_prior)

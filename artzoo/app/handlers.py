@@ -170,6 +170,13 @@ def example_editor(path: Path) -> dict:
     return {"background": enlarge(Image.open(path).convert("RGB"), CANVAS), "layers": [], "composite": None}
 
 
+def prior_note(pipe: WorkflowPipeline) -> str:
+    """Where the candidates' latents come from, in words."""
+    if all(t.prior is not None for t in pipe.transitions):
+        return "z from the learned prior p(z | the stage before), for plausible colours"
+    return "z from N(0, I), as in the paper"
+
+
 class Handlers:
     def __init__(self, registry: PipelineRegistry):
         self.registry = registry
@@ -283,7 +290,8 @@ class Handlers:
         pictures = [network_view(wf.image(k), wf) for k in range(len(wf.stages))] if network else s.pictures
         size = self.registry.image_size(s.pipeline)
         status = (f"Chosen candidates: {', '.join('—' if c is None else f'#{c + 1}' for c in s.chosen)} · "
-                  f"seeds {', '.join(str(x) for x in s.seeds)} · {display_note(wf, size, network)}")
+                  f"seeds {', '.join(str(x) for x in s.seeds)} · {prior_note(self._pipe(s.pipeline))} · "
+                  f"{display_note(wf, size, network)}")
         return (s, *galleries, pictures[-1], strip(pictures, wf.stages), s.files["gif"], s.files["files"], status)
 
     def check_generate(self, pipeline: str, sketch: dict | None, n: float, seed: float, network: bool,
@@ -416,7 +424,9 @@ class Handlers:
         k = pipe.stage_index(stage)
         if k == 0:
             raise gr.Error(f"'{stage}' is the input stage: it has no latent to resample; paint on it instead")
-        z = pipe.interpolate(s.base.z[k - 1], pipe.sample_z(int(seed), transition=k - 1), float(strength))
+        # Drawn for the picture this stage is made from: the learned prior's palettes fit the drawing.
+        new = pipe.sample_z(int(seed), 1, k - 1, condition=s.current.images[k - 1])
+        z = pipe.interpolate(s.base.z[k - 1], new, float(strength))
         s = dataclasses.replace(s, current=pipe.edit(s.current, k, z=z))
         return self._edit_outputs(s, f"Resampled '{stage}' (seed {int(seed)}, strength {float(strength):.2f}); "
                                      "later stages followed.")
