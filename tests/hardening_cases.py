@@ -87,6 +87,8 @@ PIPELINE_CASES = {
     "index: channels [1, 4, 3]": (_index(channels=[1, 4, 3]), r"channels must list 1"),
     "index: component '../generator_0'": (_rename_component, r"'\.\./generator_0' is not a component"),
     "index: info a list": (_index(info=[1]), r"info must be a JSON object"),
+    "index: generator_2 in a 3-stage pipeline": (lambda f: _edit_json(f / INDEX_FILE, lambda i: i["components"].append(
+        "generator_2")), r"'generator_2' is not a component of a 3-stage pipeline"),
     "weights: int64 tensor": (_weights("generator_0", lambda s: s.update(
         {k: v.long() for k, v in list(s.items())[:1]})), r"stored as I64"),
     "weights: a bigger tensor than configured": (_weights("regularizer_0", lambda s: s.update(

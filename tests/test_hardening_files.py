@@ -197,3 +197,21 @@ def test_cli_generate_honours_the_seed(tiny_dir, tmp_path, sketch):
         return np.asarray(Image.open(out / "2_detail.png"))
 
     assert np.array_equal(generate(3), generate(3)) and not np.array_equal(generate(3), generate(4))
+
+
+def test_cli_edit_honours_the_strength(tiny_dir, tmp_path, artwork):
+    Image.fromarray(artwork).save(tmp_path / "art.png")
+    assert _cli("decompose", tmp_path / "art.png", "--pipeline", tiny_dir, "--out", tmp_path / "dec",
+                "--fit-steps", "1", "--model-size") == 0
+    source = Workflow.load(tmp_path / "dec" / "workflow.safetensors")
+
+    def edit(strength) -> Workflow:
+        out = tmp_path / f"edit-{strength}"
+        assert _cli("edit", tmp_path / "dec" / "workflow.safetensors", "--pipeline", tiny_dir, "--stage", "detail",
+                    "--seed", "4", "--strength", strength, "--out", out, "--model-size") == 0
+        return Workflow.load(out / "workflow.safetensors")
+
+    none, full, half = edit(0), edit(1), edit(0.5)
+    torch.testing.assert_close(none.z[1], source.z[1])
+    assert not torch.allclose(full.z[1], source.z[1])
+    torch.testing.assert_close(half.z[1], (source.z[1] + full.z[1]) / 2)

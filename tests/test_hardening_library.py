@@ -176,3 +176,51 @@ def test_workflow_round_trip_keeps_every_tensor_and_its_precision(tiny_pipeline,
         ours, theirs = getattr(fitted, name), getattr(back, name)
         assert len(ours) == len(theirs) and all(torch.equal(a, b) for a, b in zip(ours, theirs)), name
     assert back.placement == fitted.placement and back.loss_history == fitted.loss_history
+
+
+def test_hints_hold_the_rest_of_the_stage_with_the_keep_term(tiny_pipeline, artwork):
+    wf = tiny_pipeline.decompose(artwork)
+    hints = np.zeros((32, 32, 3), np.uint8)
+    hints[:] = (20, 60, 230)
+    mask = np.zeros((32, 32), bool)
+    mask[:, :16] = True
+
+    hinted = tiny_pipeline.fit_hints(wf, "flat", hints, mask, steps=30, keep_weight=2.0)
+    moved = (hinted.images[1] - wf.images[1]).abs()
+    inside, outside = float(moved[..., :16].mean()), float(moved[..., 16:].mean())
+    assert inside > 0.1 and outside < 0.5 * inside  # a strong keep term holds the outside, not the hint
+
+
+def test_hint_mask_takes_clear_colours_not_grey_lines_or_paper():
+    from artzoo.images import hint_mask, to_tensor
+    from PIL import Image
+
+    picture = np.full((8, 8, 3), 255, np.uint8)
+    picture[0, :] = (230, 150, 150)  # a pale but clear scribble
+    picture[1, :] = (90, 90, 90)     # a pencil line
+    mask = hint_mask(to_tensor(Image.fromarray(picture), 3))
+    assert mask[0].all() and not mask[1:].any()
+
+
+def test_reconstruction_error_is_the_final_stages_mean_l1(tiny_pipeline, artwork):
+    wf = tiny_pipeline.decompose(artwork)
+    wf.images[-1] = wf.targets[-1] + 0.25
+    wf.images[1] = wf.targets[1] + 0.5
+    assert tiny_pipeline.reconstruction_error(wf) == pytest.approx(0.25)
+
+
+def test_the_latent_encoder_returns_mean_then_log_variance():
+    import torch.nn.functional as F
+
+    enc = WorkflowPipeline.from_config(["sketch", "flat"], image_size=32, preset="tiny").transitions[0].latent_encoder
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    mu, logvar = enc(x)
+    h = F.adaptive_avg_pool2d(enc.body(x), 1).flatten(1)
+    assert torch.equal(mu, enc.mu(h)) and torch.equal(logvar, enc.logvar(h))
+
+
+def test_learned_decay_is_scale_times_softplus_with_beta():
+    from artzoo.models import LearnedRegularizer, RegularizerConfig
+
+    reg = LearnedRegularizer(RegularizerConfig(num_params=3, init=0.0, scale=0.01, beta=100.0))
+    torch.testing.assert_close(reg(), torch.full((3,), 0.01 * np.log(2) / 100))
