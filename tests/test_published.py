@@ -42,6 +42,8 @@ def test_published_pipeline_reproduces_its_reference_outputs():
     pipe = artzoo.load(NAME, source="bundled")
     assert pipe.stages == ["sketch", "flat", "detail"]
     assert all(t.regularizer is not None for t in pipe.transitions), "the learned regulariser is published"
+    assert all(t.prior is not None and t.prior.bank_filled > 0 for t in pipe.transitions), "so is the z prior"
+    assert pipe.render_kinds == ["sketch", "regions", "continuous"]
     for key, image in _outputs(pipe).items():
         reference = np.asarray(Image.open(FIXTURES / f"{NAME}_{key}.png"), dtype=np.float32)
         got = np.asarray(image, dtype=np.float32)
