@@ -29,6 +29,7 @@ from .models.presets import DISCRIMINATORS, transition_configs
 
 PRIORS = ("normal", "bank", "learned")  # where sampled latents come from (see WorkflowPipeline.sample_z)
 from .perceptual import PerceptualLoss, load_perceptual
+from .validation import check_workflow
 from .workflow import Workflow, stage_index
 
 class Transition(nn.Module):
@@ -180,9 +181,7 @@ class WorkflowPipeline(nn.Module):
     def _check_workflow(self, workflow: Workflow) -> None:
         if not isinstance(workflow, Workflow):
             raise ArtzooError(f"expected a Workflow, got {type(workflow).__name__}")
-        if workflow.signature != self.signature:
-            raise ArtzooError("this workflow was made by a different pipeline (stages, size or latent sizes "
-                              f"differ: {workflow.signature} vs {self.signature})")
+        check_workflow(workflow, self.signature)  # the signature, and every tensor's shape against it
 
     def load_image(self, image, stage: int | str = 0, *, allow_blank: bool = False) -> tuple[torch.Tensor, Placement | None]:
         """Any image input → a tensor for ``stage`` at model size, and where the input was placed.

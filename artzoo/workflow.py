@@ -14,6 +14,7 @@ from PIL import Image
 from .errors import ArtzooError
 from .images import Placement, restore_aspect, to_pil
 from .tensorfile import read_tensors
+from .validation import check_workflow_file
 
 WORKFLOW_FORMAT = 1
 
@@ -188,7 +189,8 @@ class Workflow:
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Workflow":
         path = Path(path)
-        tensors, meta = read_tensors(path, "workflow file")
+        # The header is checked (names, shapes, dtypes, placement) before any tensor is read.
+        tensors, meta = read_tensors(path, "workflow file", check=check_workflow_file)
         if meta.get("format") != str(WORKFLOW_FORMAT):
             raise ArtzooError(f"{path} is not an artzoo workflow (format {meta.get('format')!r}, expected {WORKFLOW_FORMAT})")
 

@@ -74,7 +74,6 @@ def test_crafted_workflow_files_are_refused_from_their_header(case, workflow_fil
     one_line_error(lambda: read_tensors(path, "workflow file", check=check_workflow_file), match)
 
 
-@pytest.mark.xfail(strict=True, reason="Workflow.load must pass check=validation.check_workflow_file to read_tensors")
 def test_workflow_load_refuses_a_crafted_file(workflow_file, tmp_path):
     path, match = _crafted(workflow_file, tmp_path, "no placement metadata")
     one_line_error(lambda: Workflow.load(path), match)
