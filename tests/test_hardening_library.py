@@ -224,3 +224,63 @@ def test_learned_decay_is_scale_times_softplus_with_beta():
 
     reg = LearnedRegularizer(RegularizerConfig(num_params=3, init=0.0, scale=0.01, beta=100.0))
     torch.testing.assert_close(reg(), torch.full((3,), 0.01 * np.log(2) / 100))
+
+
+def test_a_batched_fit_records_the_mean_loss_of_its_rows(tiny_pipeline, artwork):
+    one, _ = tiny_pipeline.load_image(artwork, "detail")
+    other = torch.flip(one, dims=[3])
+    batch = tiny_pipeline.fit(tiny_pipeline.decompose(torch.cat([one, other])), steps=2)
+    alone = [tiny_pipeline.fit(tiny_pipeline.decompose(x), steps=2) for x in (one, other)]
+    expected = (alone[0].loss_history["flat"][0] + alone[1].loss_history["flat"][0]) / 2
+    assert batch.loss_history["flat"][0] == pytest.approx(expected, rel=1e-4)
+
+
+def test_fit_objective_weighs_the_perceptual_term():
+    target, out = torch.zeros(1, 3, 32, 32), torch.rand(1, 3, 32, 32) * 2 - 1
+
+    class Distance(torch.nn.Module):
+        def features(self, x):
+            return x
+
+        def forward(self, x, target_features=None):
+            return torch.full((x.shape[0],), 0.5)
+
+    value = fitting.FitObjective(target, Distance(), perceptual_weight=2.5)(out)
+    torch.testing.assert_close(value, out.abs().flatten(1).mean(1) + 2.5 * 0.5)
+
+
+def test_pictures_are_rounded_to_8_bits():
+    from artzoo.images import to_pil
+
+    value = (100.6 / 127.5) - 1  # pixel 100.6
+    assert np.asarray(to_pil(torch.full((1, 1, 2, 2), value))).tolist() == [[101, 101], [101, 101]]
+
+
+def test_outputs_are_cut_back_to_the_inputs_box():
+    from artzoo.images import Placement, restore_aspect, to_pil
+
+    square = torch.full((1, 3, 32, 32), -1.0)  # black margins
+    square[..., 8:24, :] = 1.0                 # the input's box, white
+    restored = restore_aspect(to_pil(square), Placement(64, 32, (0, 8, 32, 24)))
+    assert restored.size == (64, 32) and np.asarray(restored).min() == 255
+
+
+def test_workflow_copies_keep_their_own_loss_history(tiny_pipeline, artwork):
+    wf = tiny_pipeline.fit(tiny_pipeline.decompose(artwork), steps=2)
+    copy = wf.copy()
+    copy.loss_history["flat"].append(99.0)
+    copy.loss_history["new"] = [1.0]
+    assert wf.loss_history["flat"][-1] != 99.0 and "new" not in wf.loss_history
+
+
+def test_by_stages_gives_each_transition_its_own_seed(sketch):
+    pipe = WorkflowPipeline.from_config(["sketch", "flat", "detail"], image_size=32, preset="tiny", seed=0)
+    wf, candidates = pipe.by_stages(sketch, n=2, seeds=5)
+    explicit, same = pipe.by_stages(sketch, n=2, seeds=[5, 6]), pipe.by_stages(sketch, n=2, seeds=[5, 5])
+    assert torch.equal(wf.z[1], explicit[0].z[1]) and not torch.equal(wf.z[1], same[0].z[1])
+
+
+def test_interpolation_runs_from_the_first_code_to_the_second(tiny_pipeline):
+    a, b = tiny_pipeline.sample_z(1), tiny_pipeline.sample_z(2)
+    torch.testing.assert_close(tiny_pipeline.interpolate(a, b, 0.0), a)
+    torch.testing.assert_close(tiny_pipeline.interpolate(a, b, 0.25), 0.75 * a + 0.25 * b)
