@@ -86,10 +86,11 @@ def evaluate(pipe: WorkflowPipeline, data: Path, *, limit: int | None = 256, tra
             finals.append(wf.images[-1])
             l1s.append((wf.images[-1] - x).abs().flatten(1).mean(1))
             for trial, (stage, z_seed) in enumerate(edit_plan):
-                z = pipe.sample_z(z_seed + b, n=len(x), transition=stage - 1)
+                # The paper's protocol: edits draw z from N(0, I), whatever prior the pipeline ships.
+                z = pipe.sample_z(z_seed + b, n=len(x), transition=stage - 1, prior="normal")
                 edits[trial].append(pipe.edit(wf, stage, z=z).images[-1])
             if b == 0 and keep:
-                examples[name] = (wf, [pipe.edit(wf, s, z=pipe.sample_z(zs, n=len(x), transition=s - 1))
+                examples[name] = (wf, [pipe.edit(wf, s, z=pipe.sample_z(zs, n=len(x), transition=s - 1, prior="normal"))
                                        for s, zs in edit_plan])
         recon = torch.cat(finals)
         recon_feats = extractor.extract(recon)
@@ -114,7 +115,7 @@ def _diversity(pipe: WorkflowPipeline, data: Path, limit: int, extractor, n: int
     out = {}
     for i, t in enumerate(pipe.transitions):
         x = load_stage(data, "test", i, limit)
-        z = pipe.sample_z(0, n=len(x) * n, transition=i)
+        z = pipe.sample_z(0, n=len(x) * n, transition=i, prior="normal")
         generated = t.generator(x.repeat_interleave(n, 0), z=z)
         score = diversity(generated.view(len(x), n, *generated.shape[1:]), extractor)
         out[f"{pipe.stages[i]}→{pipe.stages[i + 1]}"] = {"pixel_l1": score.pixel_l1, "feature_l1": score.feature_l1}
