@@ -223,6 +223,8 @@ class WorkflowPipeline(nn.Module):
         ``condition``: the picture the transition starts from (any image input, or model tensors
         (B, C, S, S)); with it, n codes per picture (B·n in all, picture by picture), whatever the prior.
         """
+        if isinstance(transition, bool) or not isinstance(transition, int) or not 0 <= transition < len(self.transitions):
+            raise ArtzooError(f"transition must be 0..{len(self.transitions) - 1}, got {transition!r}")
         t = self.transitions[transition]
         if prior is None:
             prior = "normal" if t.prior is None else "learned" if condition is not None else "bank"
