@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
-from artzoo import WorkflowPipeline  # noqa: E402
+from artzoo import Workflow, WorkflowPipeline  # noqa: E402
 from hardening_cases import PIPELINE_CASES, WORKFLOW_CASES  # noqa: E402
 
 LIMIT_S, LIMIT_MB = 2.0, 200
@@ -81,9 +81,6 @@ def workflow_cases(tmp: Path):
     from safetensors import safe_open
     from safetensors.torch import load_file, save_file
 
-    from artzoo.tensorfile import read_tensors
-    from artzoo.validation import check_workflow_file
-
     pipe = WorkflowPipeline.from_config(["sketch", "flat", "detail"], image_size=32, preset="tiny", seed=0)
     good = tmp / "good.safetensors"
     art = np.full((48, 64, 3), 255, np.uint8)
@@ -91,14 +88,13 @@ def workflow_cases(tmp: Path):
     pipe.decompose(art).save(good)
     with safe_open(str(good), "pt") as f:
         meta = dict(f.metadata())
-    yield "workflow file", "a good file (reference)", lambda: (
-        read_tensors(good, "workflow file", check=check_workflow_file), "read")[1]
+    yield "workflow file", "a good file (reference)", lambda: (Workflow.load(good), "loaded")[1]
     for name, (change, _) in WORKFLOW_CASES.items():
         tensors, m = load_file(str(good)), dict(meta)
         change(tensors, m)
         path = tmp / f"crafted-{uuid.uuid4().hex[:8]}.safetensors"
         save_file({k: v.contiguous() for k, v in tensors.items()}, str(path), metadata=m)
-        yield "workflow file", name, lambda path=path: read_tensors(path, "workflow file", check=check_workflow_file)
+        yield "workflow file", name, lambda path=path: Workflow.load(path)
 
 
 def _png(image: Image.Image) -> bytes:
