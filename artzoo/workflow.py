@@ -191,6 +191,7 @@ class Workflow:
         path = Path(path)
         # The header is checked (names, shapes, dtypes, placement) before any tensor is read.
         tensors, meta = read_tensors(path, "workflow file", check=check_workflow_file)
+        tensors = {k: t.clone() for k, t in tensors.items()}  # own memory: not tied to the file's pages
         if meta.get("format") != str(WORKFLOW_FORMAT):
             raise ArtzooError(f"{path} is not an artzoo workflow (format {meta.get('format')!r}, expected {WORKFLOW_FORMAT})")
 
