@@ -118,14 +118,18 @@ class Workflow:
             if k != last or self.edit_base is None:
                 return None  # inferred stages and the unedited reconstruction: the network's own pictures
             inputs = (self.source, self.edit_base, self.images[k])
-            drawn = self._cached("change", inputs, lambda: Image.fromarray(
+            return self._cached("change", inputs, lambda: Image.fromarray(
                 rendering.apply_change(self.source, self.edit_base, self.images[k], self.placement)))
-            return drawn
+        return self._rendered().images[k]
+
+    def _rendered(self):
+        """`rendering.render_stages` of a workflow drawn from its sketch (cached, regions segmented once)."""
+        from . import rendering
+
         regions = self._cached("regions", (self.source,), lambda: rendering.segment_sketch(self.source))
         hints = tuple(self.hints.items())
-        out = self._cached("stages", (self.source, *self.images, *(h for _, h in hints)), lambda: rendering.render_stages(
+        return self._cached("stages", (self.source, *self.images, *(h for _, h in hints)), lambda: rendering.render_stages(
             self.source, self.images, self.placement, self.render_kinds, regions=regions, hints=dict(hints)))
-        return out.images[k]
 
     def _cached(self, name: str, inputs: tuple, make):
         """``make()``, reused while ``inputs`` are the very same objects, unchanged (tensor versions)."""
@@ -145,9 +149,8 @@ class Workflow:
 
         layers = [(name, self.image(k, original_size=True, max_side=max_side).convert("RGB"))
                   for k, name in enumerate(self.stages) if k > 0]
-        drawn = self._cache.get("stages")
-        if self.source_stage == 0 and drawn is not None and drawn[0][0] is self.source:
-            out = drawn[2]  # the render just made by image(): line-free colours and the line layer
+        if self._drawn(0) is not None and self.source_stage == 0:
+            out = self._rendered()  # the render image() used (cached): line-free colours and the line layer
             size = layers[0][1].size
             fit = lambda im: im if im.size == size else im.resize(size, Image.Resampling.LANCZOS)  # noqa: E731
             layers = [(name, fit(Image.fromarray(rendering.to_uint8(out.colours[k]))))
