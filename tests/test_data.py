@@ -340,6 +340,18 @@ def test_dataset_flip_mirrors_all_stages_together(chairs_root):
     assert seen == {True, False}
 
 
+def test_dataset_preload_serves_the_same_samples(chairs_root):
+    from_disk = WorkflowDataset(chairs_root, split="train", flip=True)
+    in_memory = WorkflowDataset(chairs_root, split="train", flip=True, preload=True)
+    assert in_memory.preloaded[1].dtype == torch.uint8 and len(in_memory.preloaded[1]) == len(from_disk)
+    for index in range(len(from_disk)):
+        torch.manual_seed(index)  # the same flips
+        a = from_disk[index]
+        torch.manual_seed(index)
+        b = in_memory[index]
+        assert all(torch.equal(x, y) for x, y in zip(a, b))
+
+
 def test_dataset_alternative_sketch_and_errors(emoji_root, tmp_path):
     data = WorkflowDataset(emoji_root, split="train", alt_prob=1.0)
     name = data.ids[0]

@@ -3,8 +3,9 @@
     python train/train.py --config train/configs/fluent-emoji.toml --preset cpu --phase inference
     accelerate launch train/train.py --config ... --phase generation --resume
     python train/train.py --config ... --phase export --out checkpoints/fluent-emoji
+    python train/train.py --config ... --preset gpu --phase all    # every phase in order, one process
 
-Phases: inference → generation → regularizer, then export. Each phase starts from the weights the
+Phases: inference → generation → regularizer → prior, then export. Each phase starts from the weights the
 run folder's latest checkpoint holds; --resume continues a phase that was stopped (SIGTERM/SIGINT
 checkpoint, or the last periodic one after a kill -9).
 """
@@ -16,13 +17,14 @@ import sys
 from pathlib import Path
 
 from artzoo.training import export_pipeline, load_config, train_phase
+from artzoo.training.loop import ORDER
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", required=True, help="TOML file in train/configs/")
     ap.add_argument("--preset", default="cpu", help="table of the config to apply: cpu or gpu (default cpu; \"\" for none)")
-    ap.add_argument("--phase", required=True, choices=["inference", "generation", "regularizer", "prior", "export"])
+    ap.add_argument("--phase", required=True, choices=[*ORDER, "all", "export"])
     ap.add_argument("--run-dir", help="default: runs/<config name>-<preset>")
     ap.add_argument("--resume", action="store_true", help="continue a stopped phase from its last checkpoint")
     ap.add_argument("--init-from", help="warm start a new run from a pipeline folder (or Hub id)")
@@ -44,8 +46,13 @@ def main(argv: list[str] | None = None) -> int:
                                full_precision=args.full_precision, include_discriminators=args.with_discriminators)
         print(f"exported {path}")
         return 0
-    signum = train_phase(cfg, args.phase, run_dir, resume=args.resume, init_from=args.init_from, cpu=args.cpu)
-    return 128 + signum if signum > 0 else 0
+    for number, phase in enumerate(ORDER if args.phase == "all" else [args.phase]):
+        # A warm start seeds the run's first phase; later phases start from the run's own checkpoints.
+        signum = train_phase(cfg, phase, run_dir, resume=args.resume, init_from=args.init_from if number == 0 else None,
+                             cpu=args.cpu)
+        if signum:
+            return 128 + signum if signum > 0 else 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -48,7 +48,8 @@ def open_dataset(cfg: dict, split: str):
 
     data = cfg["data"]
     ds = WorkflowDataset(data["root"], split=split, flip=split == "train" and data["flip"],
-                         alt_prob=data["alt_prob"] if split == "train" else 0.0)
+                         alt_prob=data["alt_prob"] if split == "train" else 0.0,
+                         preload=data.get("preload", False) and split == "train")
     if ds.size != cfg["model"]["image_size"]:
         raise ArtzooError(f"{data['root']} holds {ds.size} px images but the model is {cfg['model']['image_size']} px; "
                           "build the data at that size (python -m artzoo.data build ... --size N)")

@@ -12,7 +12,6 @@ import io
 import re
 from collections import Counter
 
-import cairosvg
 import numpy as np
 from PIL import Image
 
@@ -57,6 +56,8 @@ def svg_document(icon: dict, icon_set: dict) -> str:
 
 def rasterise(svg: str, px: int) -> np.ndarray:
     """Render an SVG to float RGBA (px, px, 4) in [0, 1], colour not premultiplied."""
+    import cairosvg  # here, not at the top: training reads built data and needs no cairo library
+
     try:
         png = cairosvg.svg2png(bytestring=svg.encode("utf-8"), output_width=px, output_height=px)
     except Exception as error:  # cairosvg raises many types for malformed or unsupported SVG
