@@ -190,6 +190,14 @@ def export_pipeline(cfg: dict, run_dir: str | Path, out: str | Path, *, from_pha
                                 model_card=model_card(cfg, pipe, history, done))
     test = open_dataset(cfg, "test")
     _copy_examples(test, path, cfg["export"].get("examples", 8))
+    if cfg["export"].get("canvas_examples"):  # the app shows examples at its canvas size (512 px)
+        root = Path(cfg["export"]["canvas_examples"])
+        from artzoo.data import WorkflowDataset
+
+        if not (root / "meta.json").is_file():
+            raise ArtzooError(f"[export] canvas_examples: {root} is not built; build it first "
+                              f"(python -m artzoo.data build {cfg['name']} --size 512 --limit 200 --out {root})")
+        _copy_examples(WorkflowDataset(root, split="test"), path, cfg["export"].get("canvas_count", 6))
     fixed = batch_of(test, range(cfg["train"]["sample_rows"]))
     # The grid from the exported weights as users will load them (fp16 rounding included).
     exported = WorkflowPipeline.from_pretrained(path)
