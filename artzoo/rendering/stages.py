@@ -154,12 +154,18 @@ def render_continuous(prev_full, net_prev, net_out, regions: Regions, *, max_chr
     return out
 
 
-def _white(image: np.ndarray, regions: Regions) -> np.ndarray:
-    """Per region: is the picture paper white all over it (read on a coarse grid)?"""
+def _white(image: np.ndarray, regions: Regions, stray: float = 0.02) -> np.ndarray:
+    """Per region: is the picture paper white all over it (read on a coarse grid)? The lines and their
+    anti-aliased rim do not count, nor a ``stray`` share of off-white samples: line pixels join a
+    neighbouring region, and a previous stage that is the sketch itself has them drawn in, with a soft
+    fringe farther out than the line alpha reaches (the paper around a drawing would otherwise not be
+    paper, and take the next stage's shading). A flat colour stage is all or nothing either way."""
     step = max(1, max(regions.shape) // STATS_SIDE)
     labels = regions.labels[::step, ::step].ravel()
-    tinted = image[::step, ::step].reshape(-1, 3).min(-1) <= 0.97
-    return np.bincount(labels, weights=tinted, minlength=regions.count) == 0
+    counted = regions.alpha[::step, ::step].ravel() == 0
+    tinted = (image[::step, ::step].reshape(-1, 3).min(-1) <= 0.97) & counted
+    total = np.bincount(labels, weights=counted, minlength=regions.count)
+    return np.bincount(labels, weights=tinted, minlength=regions.count) <= stray * total
 
 
 def overlay_lines(image, regions: Regions) -> np.ndarray:
