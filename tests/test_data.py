@@ -241,6 +241,25 @@ def test_fluent3d_derives_sketch_and_rough_from_renders(npm_cache, tmp_path):
     assert (detail[0, 0] == 255).all() and 0 < np.abs(rough - detail).mean() < 40
 
 
+def test_large_sketches_keep_the_lines_inside_the_drawing():
+    """A 256 px picture (the sources' size) drawn as a 512 px sketch keeps its inner shape's lines, as the
+    128 px one does, not only the silhouette."""
+    from PIL import ImageDraw
+
+    from artzoo.data.stylise import derive
+
+    picture = Image.new("RGBA", (256, 256), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(picture)
+    draw.rounded_rectangle((16, 16, 240, 240), radius=40, fill=(120, 120, 130, 255))
+    draw.ellipse((80, 60, 176, 196), fill=(245, 245, 245, 255))  # a light "O" on the tile
+    inner = np.zeros((256, 256), bool)
+    inner[48:208, 48:208] = True  # well inside the silhouette
+    for size in (128, 512):
+        sketch = np.asarray(derive(picture, size)["sketch"].resize((256, 256), Image.Resampling.BOX))
+        assert (sketch[inner] < 160).mean() > 0.01, size
+        assert (sketch[~inner] < 160).mean() > 0.01, size  # and the silhouette
+
+
 def test_folder_recipe_takes_any_pictures_and_skips_other_files(tmp_path):
     src = tmp_path / "art"
     (src / "sub dir").mkdir(parents=True)

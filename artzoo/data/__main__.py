@@ -17,7 +17,7 @@ def parser() -> argparse.ArgumentParser:
     make.add_argument("name", help="recipe name (see: python -m artzoo.data list)")
     make.add_argument("--size", type=int, default=64, help="image side in pixels (default 64)")
     make.add_argument("--out", help="output folder (default data/NAME)")
-    make.add_argument("--limit", type=int, help="at most this many samples (chairs: exactly this many)")
+    make.add_argument("--limit", type=int, help="at most this many samples (chairs: exactly this many; fluent-3d: spread evenly over the names)")
     make.add_argument("--workers", type=int, help="worker processes (default: one per CPU core)")
     make.add_argument("--quiet", action="store_true", help="no progress bar")
     # Recipe options; left unset they take the recipe's default, and a recipe rejects those it lacks.

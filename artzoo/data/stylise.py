@@ -18,7 +18,11 @@ from artzoo.data.imaging import to_image
 from artzoo.data.lines import draw_lines, label_edges, xdog_edges
 from artzoo.data.recipes.base import Skip
 
-LINE_SCALE = 4  # lines are found at 4x the output size, then drawn 1 px wide
+LINE_SCALE = 4  # lines are found at 4x the output size, then drawn 1 px wide ...
+# ... but at most at this size: the sources are ~256 px, and in a larger enlargement their edges are too soft
+# for XDoG to find anything inside the drawing (512 px sketches kept only the outline). Larger sketches
+# draw the same lines, proportionally wider.
+LINE_MAX_SIDE = 512
 ROUGH_SCALE = 2  # superpixels are computed at 2x and area-downsampled
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 STAGES = ("sketch", "rough", "detail")
@@ -54,23 +58,26 @@ def rough_colours(rgb: np.ndarray) -> np.ndarray:
 
 
 def pencil_sketch(rgb: np.ndarray, alpha: np.ndarray | None, size: int) -> Image.Image:
-    scale = rgb.shape[0] // size
-    edges = xdog_edges(rgb @ LUMA, sigma=0.3 * scale, epsilon=-0.01)
+    """Lines found in ``rgb`` (a multiple of ``size``), drawn at ``size``: the XDoG scale and the shortest
+    kept piece are fixed in ``rgb``'s pixels; lines are 1 px wide up to 256 px, wider beyond."""
+    edges = xdog_edges(rgb @ LUMA, sigma=0.3 * LINE_SCALE, epsilon=-0.01)
     if alpha is not None:
         edges |= label_edges(alpha > 0.5)  # the silhouette
-    return Image.fromarray(draw_lines(edges, size, min_length=2 * scale))
+    width = max(1.0, size / 256)
+    return Image.fromarray(draw_lines(edges, size, width=width, min_length=2 * LINE_SCALE))
 
 
 def derive(image: Image.Image, size: int, fit: str = "pad") -> dict[str, Image.Image]:
     """The three stages of one picture."""
     image = square(image, fit)
-    rgb, alpha = to_array(image, size * LINE_SCALE)
+    line_px = size * max(1, min(LINE_SCALE, LINE_MAX_SIDE // size))
+    rgb, alpha = to_array(image, line_px)
     has_alpha = alpha.min() < 1
     small, _ = to_array(image, size * ROUGH_SCALE)
     return {
         "sketch": pencil_sketch(rgb, alpha if has_alpha else None, size),
         "rough": to_image(rough_colours(small), size),
-        "detail": to_image(rgb, size),
+        "detail": to_image(rgb if line_px == size * LINE_SCALE else to_array(image, size * LINE_SCALE)[0], size),
     }
 
 

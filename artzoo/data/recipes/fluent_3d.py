@@ -19,7 +19,9 @@ def plan(size: int, limit: int | None, cache: str | None) -> Plan:
     tarball = npm.fetch(name, version, cache)
     files = npm.read_files(tarball, "assets")
     licence = npm.read_json(tarball, "package.json").get("license", "unknown")
-    stems = sorted(files)[:limit]
+    stems = sorted(files)
+    if limit:  # an even spread: the first names alone are nearly all flags
+        stems = [stems[i * len(stems) // limit] for i in range(min(limit, len(stems)))]
     # Skin-tone variants of one emoji share a split.
     jobs = [Job(Path(f).stem, SKIN_TONE.sub("", Path(f).stem), files[f]) for f in stems]
     source = {"name": name, "version": version, "licence": licence}
