@@ -221,6 +221,19 @@ def test_render_stages_at_the_sketch_size_with_placement():
                                                            placement.box[2] - placement.box[0])
 
 
+def test_a_continuous_stage_right_after_the_sketch_leaves_the_paper_white():
+    # The network shades the whole square, paper included; the paper around the drawing must stay paper.
+    sketch = split_square_sketch(256)
+    images, placement = fake_stages(sketch)
+    tinted = np.full((64, 64, 3), (0.75, 0.8, 0.95), np.float32)
+    out = render_stages(sketch, [images[0], model_tensor(tinted), model_tensor(tinted * 0.9)], placement,
+                        ["sketch", "continuous", "continuous"])
+    paper = out.regions.outside[out.regions.labels] & (out.regions.alpha == 0)
+    assert paper.mean() > 0.2
+    for image in out.images[1:]:
+        assert paper_tint(np.asarray(image), paper) == 0.0
+
+
 def test_render_stages_rejects_bad_kinds():
     sketch = split_square_sketch()
     images, placement = fake_stages(sketch)
