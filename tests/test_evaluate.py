@@ -37,20 +37,29 @@ def test_evaluate_end_to_end(tiny_dir, tiny_data, tmp_path):
     (pipeline / "README.md").write_text(f"# tiny\n\n## Evaluation\n\n{METRICS_MARKER}\nNot evaluated yet.\n\n## Licence\n")
     result = subprocess.run(
         [sys.executable, str(ROOT / "train" / "evaluate.py"), "--pipeline", str(pipeline), "--data", str(tiny_data),
-         "--steps", "3", "--trials", "2", "--limit", "4", "--train-limit", "20", "--out", str(tmp_path / "res"),
-         "--plots", str(tmp_path / "plots"), "--threads", "1", "--update-card"],
+         "--steps", "3", "--trials", "4", "--limit", "4", "--train-limit", "20", "--out", str(tmp_path / "res"),
+         "--plots", str(tmp_path / "plots"), "--threads", "1", "--update-card", "--methods", "all",
+         "--bootstrap", "50"],
         capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     r = json.loads((tmp_path / "res" / "tiny.json").read_text())
     assert list(r["methods"]) == ["none", "latent z", "AdaIN", "AdaIN + small decay", "AdaIN + strong decay",
                                   "AdaIN + learned reg."]
+    assert r["edit_protocol"]["name"] == "paper" and r["edit_protocol"]["keep_delta"] is False
+    assert r["edit_protocol"]["stages"] == ["flat", "detail", "flat", "detail"]  # every stage in turn
     for m in r["methods"].values():
         assert np.isfinite([m["l1"], m["fd"], m["edit_fd_mean"], m["edit_fd_std"], *m["kid"]]).all()
-        assert len(m["edit_fds"]) == 2
+        assert len(m["edit_fds"]) == 4 and m["edit_keep_delta"] is False
+        for key, point in (("l1", m["l1"]), ("fd", m["fd"]), ("edit_fd", m["edit_fd_mean"]), ("kid", m["kid"][0])):
+            lo, hi = m[f"{key}_ci"]
+            assert lo <= point <= hi, key
     assert r["methods"]["AdaIN"]["l1"] < r["methods"]["none"]["l1"]
+    assert [(p["method"], p["baseline"]) for p in r["paired"]] == [("AdaIN + learned reg.", "AdaIN"), ("AdaIN", "none")]
     assert r["lower_bound_fd"] >= 0 and set(r["diversity"]) == {"sketch→flat", "flat→detail"}
     assert all(d["pixel_l1"] > 0 for d in r["diversity"].values())
-    assert "| AdaIN + learned reg. |" in (tmp_path / "res" / "tiny.md").read_text()
+    md = (tmp_path / "res" / "tiny.md").read_text()
+    assert "| AdaIN + learned reg. |" in md and "Paired, AdaIN + learned reg. − AdaIN" in md
+    assert "the paper's protocol" in md and "bootstrap 95% interval" in md
     for fig in ("methods", "steps", "fit_loss", "learned_w"):
         assert (tmp_path / "plots" / f"tiny_{fig}.png").stat().st_size > 1000
     # The card gets the tables and the decompose → fit → edit figure, copied into the pipeline folder.
@@ -110,3 +119,200 @@ def test_evaluate_priors_measures_every_prior_the_pipeline_has(tiny_data):
     assert "| learned p(z | sketch) |" in prior_markdown("tiny", r)
     plain = WorkflowPipeline.from_config(["sketch", "rough", "detail"], image_size=32, preset="tiny", seed=0)
     assert list(evaluate_priors(plain, tiny_data, limit=2, samples=2)["priors"]) == ["normal"]
+
+
+# ---- intervals, paired comparisons, the edit protocol, old results files ---------------------------
+
+def test_bootstrap_statistics_match_the_metrics_and_their_resamples():
+    from artzoo.evaluation.bootstrap import FrechetResampler, KidReference, KidResampler, resample_counts
+    from artzoo.metrics import feature_stats, frechet_distance
+
+    rng = np.random.default_rng(0)
+    ref_feats = rng.normal(size=(300, 12))
+    feats = rng.normal(0.3, 1.2, size=(40, 12))
+    ref = feature_stats(ref_feats)
+    fd, kid_ = FrechetResampler(feats, ref), KidResampler(feats, KidReference(ref_feats))
+    # (rounding: square roots of the Gram matrix's ~0 eigenvalues, ~1e-7 here)
+    assert abs(fd.point() - frechet_distance(feats, ref)) < 1e-6 * fd.point()
+    counts = resample_counts(40, 3, rng)
+    assert (counts.sum(1) == 40).all()
+    for c in counts:  # a resample is the set with its pictures repeated
+        repeated = feats[np.repeat(np.arange(40), c)]
+        assert abs(fd(c) - frechet_distance(repeated, ref)) < 1e-6 * fd(c)
+    # KID: the unbiased MMD² against the whole reference set, by the definition.
+    k = lambda a, b: (a @ b.T / 12 + 1) ** 3  # noqa: E731
+    kxx, kyy = k(feats, feats), k(ref_feats, ref_feats)
+    expected = ((kxx.sum() - np.trace(kxx)) / (40 * 39) + (kyy.sum() - np.trace(kyy)) / (300 * 299)
+                - 2 * k(feats, ref_feats).mean())
+    assert abs(kid_.point() - expected) < 1e-9
+    # In a resample, pairs of copies of one picture are left out of the within-set term.
+    c = counts[0]
+    ids = np.repeat(np.arange(40), c)
+    distinct = ids[:, None] != ids[None, :]
+    within = k(feats[ids], feats[ids])[distinct].mean()
+    expected = within + (kyy.sum() - np.trace(kyy)) / (300 * 299) - 2 * k(feats[ids], ref_feats).mean()
+    assert abs(kid_(c) - expected) < 1e-9
+    # Draws resampled within each stage keep every stage's share.
+    draws = resample_counts([1, 2, 1, 2, 1, 2], 50, rng)
+    assert (draws[:, ::2].sum(1) == 3).all() and (draws[:, 1::2].sum(1) == 3).all()
+
+
+def test_edit_fd_replicates_average_the_resampled_draws_on_the_resampled_pictures():
+    from artzoo.evaluation.bootstrap import FrechetResampler, resample_counts
+    from artzoo.evaluation.tables import _edit_replicates
+    from artzoo.metrics import feature_stats
+
+    rng = np.random.default_rng(2)
+    ref = feature_stats(rng.normal(size=(200, 5)))
+    draws_feats = [rng.normal(0.1 * t, 1.0, size=(12, 5)) for t in range(4)]
+    resamplers = [FrechetResampler(f, ref) for f in draws_feats]
+    pictures = resample_counts(12, 6, rng)
+    draws = resample_counts([1, 2, 1, 2], 6, rng)
+    got = _edit_replicates(resamplers, pictures, draws)
+    for b in range(6):
+        chosen = np.repeat(np.arange(4), draws[b])
+        assert abs(got[b] - np.mean([resamplers[t](pictures[b]) for t in chosen])) < 1e-12
+
+
+def test_interval_contains_the_point_estimate_and_narrows_with_more_data():
+    from artzoo.evaluation.bootstrap import (FrechetResampler, KidReference, KidResampler, interval, mean_replicates,
+                                             resample_counts)
+    from artzoo.metrics import feature_stats
+
+    rng = np.random.default_rng(1)
+    # More feature dimensions than pictures in the small set, as with the real extractor: FD's
+    # small-sample bias then dominates the resamples (the plain percentile interval misses the estimate).
+    ref_feats = rng.normal(size=(400, 40))
+    ref, kid_ref = feature_stats(ref_feats), KidReference(ref_feats)
+    widths = {}
+    for n in (30, 300):
+        feats = rng.normal(0.2, 1.1, size=(n, 40))
+        l1 = rng.exponential(0.05, size=n)
+        counts = resample_counts(n, 200, np.random.default_rng(0))
+        for key, point, reps in (
+                ("l1", l1.mean(), mean_replicates(l1, counts)),
+                ("fd", FrechetResampler(feats, ref).point(), FrechetResampler(feats, ref).replicates(counts)),
+                ("kid", KidResampler(feats, kid_ref).point(), KidResampler(feats, kid_ref).replicates(counts))):
+            lo, hi = interval(reps, point)
+            assert lo < point < hi, (key, n)
+            widths[key, n] = hi - lo
+    for key in ("l1", "fd", "kid"):
+        assert widths[key, 300] < 0.6 * widths[key, 30], key  # ~1/√10 of the width
+
+
+def test_a_method_paired_with_itself_differs_by_exactly_zero(tiny_pipeline, tiny_data):
+    """Two rows fitted the same way: the paired comparison sees the same pictures and the same edits."""
+    from artzoo.evaluation import evaluate
+
+    same = dict(regularizer=None)
+    r = evaluate(tiny_pipeline, tiny_data, limit=4, train_limit=20, steps=2, trials=2, bootstrap=40,
+                 methods={"AdaIN": same, "AdaIN + learned reg.": dict(same)})
+    (p,) = [p for p in r["paired"] if p["baseline"] == "AdaIN"]
+    for key in ("edit_fd", "l1", "fd"):
+        assert p[key]["difference"] == 0 and p[key]["ci"] == [0.0, 0.0] and not p[key]["excludes_zero"]
+
+
+def test_evaluation_edits_drop_delta_at_the_resampled_stage_only(tiny_pipeline, tiny_data):
+    import torch
+
+    from artzoo.evaluation import edit_plan, evaluate
+
+    pipe = tiny_pipeline
+    runs = {keep: evaluate(pipe, tiny_data, limit=3, train_limit=20, steps=3, trials=2, bootstrap=10, keep=1,
+                           methods={"AdaIN": dict(regularizer=None)}, keep_delta=keep) for keep in (False, True)}
+    assert runs[False]["edit_protocol"]["keep_delta"] is False and runs[True]["edit_protocol"]["keep_delta"] is True
+    fitted, edits = runs[False]["_examples"]["AdaIN"]
+    assert all(torch.count_nonzero(d) > 0 for d in fitted.delta)  # the fit moved every stage's Δ
+    g0, g1 = (t.generator for t in pipe.transitions)
+    (s_flat, seed_flat), (s_detail, seed_detail) = edit_plan(3, 2, 0)
+    assert (s_flat, s_detail) == (1, 2)
+    # Draw 0 resamples "flat": MLP(z) alone there, the detail stage keeps its a + Δ.
+    z = pipe.sample_z(seed_flat, n=3, transition=0, prior="normal")
+    flat = edits[0]
+    assert torch.equal(flat.z[0], z) and torch.count_nonzero(flat.delta[0]) == 0
+    assert torch.equal(flat.delta[1], fitted.delta[1])
+    assert torch.allclose(flat.images[1], g0(fitted.images[0], adain=g0.adain_params(z)), atol=1e-5)
+    assert torch.allclose(flat.images[2], g1(flat.images[1], adain=fitted.adain[1] + fitted.delta[1]), atol=1e-5)
+    # Draw 1 resamples "detail": the earlier stage is untouched (its Δ kept), the detail from MLP(z) alone.
+    z = pipe.sample_z(seed_detail, n=3, transition=1, prior="normal")
+    detail = edits[1]
+    assert torch.equal(detail.images[1], fitted.images[1]) and torch.equal(detail.delta[0], fitted.delta[0])
+    assert torch.count_nonzero(detail.delta[1]) == 0
+    assert torch.allclose(detail.images[2], g1(fitted.images[1], adain=g1.adain_params(z)), atol=1e-5)
+    # The older protocol keeps Δ at the resampled stage: other pictures, other FD.
+    kept_fitted, kept = runs[True]["_examples"]["AdaIN"]
+    assert torch.equal(kept[0].delta[0], kept_fitted.delta[0])
+    assert not torch.allclose(kept[0].images[1], flat.images[1])
+    assert runs[True]["methods"]["AdaIN"]["edit_fds"] != runs[False]["methods"]["AdaIN"]["edit_fds"]
+
+
+def _old_results() -> dict:
+    """A results file as written before the intervals (the published fluent-emoji card came from one)."""
+    row = lambda l1, fd, edit: {"l1": l1, "fd": fd, "kid": [0.00137, 0.00056], "seconds_per_image": 2.5,  # noqa: E731
+                                "edit_fd_mean": edit, "edit_fd_std": 0.044, "edit_fds": [edit - 0.044, edit + 0.044],
+                                "edit_stages": ["flat", "flat"]}
+    return {"stages": ["sketch", "flat", "detail"], "image_size": 64, "extractor": "randconv", "n_test": 64,
+            "n_train": 2000, "steps": 60, "lr": 0.1, "trials": 2, "perceptual": "laplacian-pyramid",
+            "lower_bound_fd": 2.34, "lower_bound_kid": [0.00076, 0.00045],
+            "methods": {"none": row(0.1304, 2.621, 2.292), "AdaIN": row(0.0497, 2.557, 2.299)},
+            "diversity": {"sketch→flat": {"pixel_l1": 0.281, "feature_l1": 0.06}}}
+
+
+def test_results_without_intervals_still_render_merge_and_go_into_the_card(tmp_path):
+    from artzoo.evaluation import METRICS_MARKER, merge_methods, to_markdown, write_to_card
+
+    old = _old_results()
+    md = to_markdown("fluent-emoji", old)
+    assert "| none | 0.1304 | 2.621 | 1.37 ± 0.56 | 2.292 ± 0.044 | 2.500 |" in md
+    assert "kept its fitted Δ" in md and "Paired" not in md and "KID×10³ 0.76 ± 0.45" in md
+    card = tmp_path / "README.md"
+    card.write_text(f"# x\n\n## Evaluation\n\n{METRICS_MARKER}\nold\n\n## Licence\n")
+    write_to_card(tmp_path, "fluent-emoji", old)
+    assert "| AdaIN | 0.0497 | 2.557 |" in card.read_text() and card.read_text().endswith("## Licence\n")
+
+    # A new run of the learned row merged beside the old rows: the old rows keep their numbers and are
+    # marked as edited under the other protocol; the new row shows its intervals.
+    new = {**old, "edit_protocol": {"name": "paper", "keep_delta": False, "prior": "normal", "draws": 2,
+                                    "stages": ["flat", "detail"], "same_z_for_every_method": True},
+           "bootstrap": {"resamples": 1000, "seed": 0, "level": 0.95, "interval": "bias-corrected percentile"},
+           "lower_bound_fd_ci": [2.1, 2.6], "lower_bound_kid_ci": [0.0001, 0.0014], "paired": [],
+           "methods": {"AdaIN + learned reg.": {
+               "l1": 0.056, "l1_ci": [0.051, 0.061], "fd": 2.515, "fd_ci": [2.3, 2.7], "kid": [0.00158, 0.0003],
+               "kid_ci": [0.001, 0.0022], "seconds_per_image": 2.5, "edit_fd_mean": 2.376, "edit_fd_std": 0.02,
+               "edit_fd_ci": [2.2, 2.5], "edit_fds": [2.36, 2.39], "edit_stages": ["flat", "detail"],
+               "edit_keep_delta": False}}}
+    merged = merge_methods(old, new)
+    assert list(merged["methods"]) == ["none", "AdaIN", "AdaIN + learned reg."]
+    md = to_markdown("fluent-emoji", merged)
+    assert "| AdaIN | 0.0497 | 2.557 | 1.63" not in md  # (the old KID is the crafted one)
+    assert "| AdaIN | 0.0497 | 2.557 | 1.37 ± 0.56 | 2.299 ± 0.044 † | 2.500 |" in md
+    assert "| AdaIN + learned reg. | 0.0560 [0.051, 0.061] | 2.515 [2.300, 2.700] | 1.58 [1.00, 2.20] | " \
+           "2.376 [2.200, 2.500] | 2.500 |" in md
+    assert "† edits made under the other protocol" in md and "Rows without intervals" in md
+    write_to_card(tmp_path, "fluent-emoji", merged)
+    assert "2.376 [2.200, 2.500]" in card.read_text()
+
+
+def test_paired_comparisons_survive_a_merge_only_when_their_rows_do():
+    from artzoo.evaluation import merge_methods
+
+    pair = lambda a, b: {"method": a, "baseline": b, "edit_fd": {"difference": 0.1, "ci": [0.05, 0.15],  # noqa: E731
+                                                                 "excludes_zero": True}}
+    previous = {**_old_results(), "paired": [pair("AdaIN", "none")]}
+    previous["methods"]["AdaIN + learned reg."] = previous["methods"]["AdaIN"]
+    unrelated = {**_old_results(), "methods": {"latent z": previous["methods"]["none"]}, "paired": []}
+    assert merge_methods(previous, unrelated)["paired"] == [pair("AdaIN", "none")]
+    replaced = {**_old_results(), "methods": {"AdaIN": previous["methods"]["AdaIN"]}, "paired": []}
+    assert merge_methods(previous, replaced)["paired"] == []  # its AdaIN row comes from another run now
+
+
+def test_select_methods_takes_names_short_names_and_sets():
+    from artzoo.errors import ArtzooError
+    from artzoo.evaluation import METHODS, select_methods
+
+    assert list(select_methods(None)) == ["none", "AdaIN", "AdaIN + learned reg."]
+    assert list(select_methods("learned,none, AdaIN")) == ["none", "AdaIN", "AdaIN + learned reg."]
+    assert list(select_methods("all")) == list(METHODS)
+    assert list(select_methods("latent z,strong-decay")) == ["latent z", "AdaIN + strong decay"]
+    with pytest.raises(ArtzooError, match="unknown method"):
+        select_methods("adaptive")

@@ -1,6 +1,7 @@
-"""Evaluation as in the paper: Table 2 (reconstruction after fitting), Table 3 (editing after fitting),
-diversity, the figures, and writing the tables into a pipeline's model card; and where sampled latents
-should come from (N(0, I), a bank, the learned prior: `priors`).
+"""Evaluation as in the paper: Table 2 (reconstruction after fitting), Table 3 (editing after fitting,
+the paper's edit protocol), with bootstrap intervals and paired comparisons of methods (`bootstrap`),
+diversity, the figures, and writing the tables into a pipeline's model card; and where sampled
+latents should come from (N(0, I), a bank, the learned prior: `priors`).
 
     from artzoo.evaluation import evaluate, to_markdown
     results = evaluate(pipe, Path("data/fluent-emoji"), limit=64)
@@ -8,12 +9,15 @@ should come from (N(0, I), a bank, the learned prior: `priors`).
 The command line is `train/evaluate.py`.
 """
 
+from .bootstrap import FrechetResampler, KidReference, KidResampler, interval, resample_counts
 from .priors import evaluate_priors, prior_figure, prior_markdown
-from .tables import (METHODS, METRICS_MARKER, evaluate, load_stage, merge_methods, to_markdown, update_card,
-                     write_to_card)
+from .tables import (METHOD_ALIASES, METHOD_SETS, METHODS, METRICS_MARKER, PAIRS, edit_plan, evaluate, load_stage,
+                     merge_methods, paired_comparisons, select_methods, to_markdown, update_card, write_to_card)
 
-__all__ = ["METHODS", "METRICS_MARKER", "evaluate", "evaluate_priors", "load_stage", "merge_methods", "prior_figure",
-           "prior_markdown", "to_markdown", "update_card", "write_figures", "write_to_card"]
+__all__ = ["FrechetResampler", "KidReference", "KidResampler", "METHODS", "METHOD_ALIASES", "METHOD_SETS",
+           "METRICS_MARKER", "PAIRS", "edit_plan", "evaluate", "evaluate_priors", "interval", "load_stage",
+           "merge_methods", "paired_comparisons", "prior_figure", "prior_markdown", "resample_counts",
+           "select_methods", "to_markdown", "update_card", "write_figures", "write_to_card"]
 
 
 def __getattr__(name):
