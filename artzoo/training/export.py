@@ -196,7 +196,7 @@ def export_pipeline(cfg: dict, run_dir: str | Path, out: str | Path, *, from_pha
 
         if not (root / "meta.json").is_file():
             raise ArtzooError(f"[export] canvas_examples: {root} is not built; build it first "
-                              f"(python -m artzoo.data build {cfg['name']} --size 512 --limit 200 --out {root})")
+                              f"(python -m artzoo.data build {cfg['name']} --size 512 --limit 150 --out {root})")
         _copy_examples(WorkflowDataset(root, split="test"), path, cfg["export"].get("canvas_count", 6))
     fixed = batch_of(test, range(cfg["train"]["sample_rows"]))
     # The grid from the exported weights as users will load them (fp16 rounding included).
