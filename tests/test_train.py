@@ -1,5 +1,6 @@
 """Training phases, checkpoints/resume and export on a tiny synthetic dataset (tiny preset, 32 px)."""
 
+import copy
 import json
 import os
 import signal
@@ -23,27 +24,27 @@ REPO = Path(__file__).resolve().parents[1]
 SIZE = 32
 
 
-def write_dataset(root: Path, n_train: int = 6, n_test: int = 2) -> None:
+def write_dataset(root: Path, n_train: int = 6, n_test: int = 2, size: int = SIZE) -> None:
     """The on-disk layout of artzoo.data: a dark shape outline, flat colours, a shaded version."""
     rng = np.random.default_rng(0)
     for split, n in (("train", n_train), ("test", n_test)):
         for stage in ("sketch", "flat", "detail"):
             (root / split / stage).mkdir(parents=True, exist_ok=True)
         for i in range(n):
-            y0, x0 = rng.integers(2, 12, 2)
-            y1, x1 = rng.integers(20, 30, 2)
+            y0, x0 = rng.integers(2, 12, 2) * size // SIZE
+            y1, x1 = rng.integers(20, 30, 2) * size // SIZE
             colour = rng.integers(0, 255, 3)
-            sketch = np.full((SIZE, SIZE), 255, np.uint8)
+            sketch = np.full((size, size), 255, np.uint8)
             sketch[y0:y1, [x0, x1]] = 0
             sketch[[y0, y1], x0:x1] = 0
-            flat = np.full((SIZE, SIZE, 3), 255, np.uint8)
+            flat = np.full((size, size, 3), 255, np.uint8)
             flat[y0:y1, x0:x1] = colour
-            shade = np.linspace(0.6, 1.0, SIZE)[:, None, None]
+            shade = np.linspace(0.6, 1.0, size)[:, None, None]
             detail = np.where(flat < 255, flat * shade, flat).astype(np.uint8)
             Image.fromarray(sketch).save(root / split / "sketch" / f"{i:03d}.png")
             Image.fromarray(flat).save(root / split / "flat" / f"{i:03d}.png")
             Image.fromarray(detail).save(root / split / "detail" / f"{i:03d}.png")
-    meta = {"recipe": "synthetic", "size": SIZE, "stages": ["sketch", "flat", "detail"], "channels": [1, 3, 3],
+    meta = {"recipe": "synthetic", "size": size, "stages": ["sketch", "flat", "detail"], "channels": [1, 3, 3],
             "complete": True}
     (root / "meta.json").write_text(json.dumps(meta))
 
@@ -160,6 +161,19 @@ def test_export_loads(cfg, trained_run, tmp_path):
     # Before the regulariser phase there is nothing learned to publish: no θ in the folder.
     early = WorkflowPipeline.from_pretrained(export_pipeline(cfg, trained_run, tmp_path / "early", from_phase="generation"))
     assert all(t.regularizer is None for t in early.transitions)
+
+
+def test_export_adds_canvas_size_examples(cfg, trained_run, tmp_path):
+    big = tmp_path / "data-64"
+    write_dataset(big, n_train=1, n_test=3, size=2 * SIZE)
+    out = export_pipeline(copy.deepcopy(cfg) | {"export": cfg["export"] | {"canvas_examples": str(big)}},
+                          trained_run, tmp_path / "pipe")
+    for stage in ("sketch", "flat", "detail"):
+        sizes = [Image.open(p).size for p in (out / "examples" / stage).glob("*.png")]
+        assert sizes.count((2 * SIZE, 2 * SIZE)) == 3
+    with pytest.raises(ArtzooError, match="not built; build it first"):
+        export_pipeline(copy.deepcopy(cfg) | {"export": cfg["export"] | {"canvas_examples": str(tmp_path / "none")}},
+                        trained_run, tmp_path / "pipe2")
 
 
 def test_init_from_warm_starts(cfg, trained_run, tmp_path):
