@@ -1,7 +1,7 @@
-"""The published fluent-emoji pipeline: it loads through the zoo (offline, bundled) and still makes
-the pictures it made when it was published, for a fixed input and seed.
+"""The published pipelines: each loads through the zoo (offline, bundled) and still makes the pictures
+it made when it was published, for a fixed input and seed.
 
-Regenerate the references after publishing new weights:  python tests/test_published.py --update
+Regenerate the references after publishing new weights:  python tests/test_published.py --update [NAME ...]
 """
 
 import sys
@@ -13,57 +13,65 @@ from PIL import Image
 
 import artzoo
 
-NAME = "fluent-emoji"
+# name → (stages, render kinds) as published
+PUBLISHED = {
+    "fluent-emoji": (["sketch", "flat", "detail"], ["sketch", "regions", "continuous"]),
+    "fluent-3d": (["sketch", "rough", "detail"], ["sketch", "regions", "continuous"]),
+}
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "published"
 SEED = 0
 
 
-def _input_sketch(pipe) -> Path:
-    folder = pipe_folder() / "examples" / pipe.stages[0]
-    return sorted(folder.glob("*.png"))[0]
+def pipe_folder(name: str) -> Path:
+    return artzoo.zoo.checkpoints_dir() / name
 
 
-def pipe_folder() -> Path:
-    return artzoo.zoo.checkpoints_dir() / NAME
-
-
-def _outputs(pipe) -> dict[str, Image.Image]:
-    sketch = _input_sketch(pipe)
+def _outputs(name: str, pipe) -> dict[str, Image.Image]:
+    sketch = sorted((pipe_folder(name) / "examples" / pipe.stages[0]).glob("*.png"))[0]
     wf = pipe.generate(sketch, seed=SEED)
     out = {f"generate_{name}": image for name, image in zip(pipe.stages[1:], wf.pil_images()[1:])}
-    art = sorted((pipe_folder() / "examples" / pipe.stages[-1]).glob("*.png"))[0]
+    art = sorted((pipe_folder(name) / "examples" / pipe.stages[-1]).glob("*.png"))[0]
     decomposed = pipe.decompose(art)
     for k, name in enumerate(pipe.stages[:-1]):
         out[f"decompose_{name}"] = artzoo.images.to_pil(decomposed.targets[k])
     return out
 
 
-def test_published_pipeline_reproduces_its_reference_outputs():
-    pipe = artzoo.load(NAME, source="bundled")
-    assert pipe.stages == ["sketch", "flat", "detail"]
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_published_pipeline_reproduces_its_reference_outputs(name):
+    stages, kinds = PUBLISHED[name]
+    pipe = artzoo.load(name, source="bundled")
+    assert pipe.stages == stages
     assert all(t.regularizer is not None for t in pipe.transitions), "the learned regulariser is published"
     assert all(t.prior is not None and t.prior.bank_filled > 0 for t in pipe.transitions), "so is the z prior"
-    assert pipe.render_kinds == ["sketch", "regions", "continuous"]
-    for key, image in _outputs(pipe).items():
-        reference = np.asarray(Image.open(FIXTURES / f"{NAME}_{key}.png"), dtype=np.float32)
+    assert pipe.render_kinds == kinds
+    assert sum(f.stat().st_size for f in pipe_folder(name).rglob("*.safetensors")) <= 40 * 2**20
+    for key, image in _outputs(name, pipe).items():
+        reference = np.asarray(Image.open(FIXTURES / f"{name}_{key}.png"), dtype=np.float32)
         got = np.asarray(image, dtype=np.float32)
         # fp16 weights run in fp32 everywhere, so only BLAS summation order differs between machines.
         assert np.abs(got - reference).mean() < 1.0 and np.abs(got - reference).max() <= 24, key
 
 
-def test_the_app_offers_it_by_default_with_its_held_out_examples():
+def test_the_app_offers_every_published_pipeline_with_its_held_out_examples():
     pytest.importorskip("gradio")
+    from artzoo.app.outputs import CANVAS
     from artzoo.app.registry import PipelineRegistry
 
     registry = PipelineRegistry()  # the app's default: the bundled checkpoints folder
-    assert registry.names[0] == NAME and not registry.untrained and not registry.problems
-    for k, stage in enumerate(registry.get(NAME).stages):
-        examples = registry.examples(NAME, k)
-        assert len(examples) >= 4 and all(p.parent == pipe_folder() / "examples" / stage for p in examples)
+    assert registry.names[0] == "fluent-emoji" and not registry.untrained and not registry.problems
+    assert set(PUBLISHED) <= set(registry.names)
+    for name in PUBLISHED:
+        for k, stage in enumerate(registry.get(name).stages):
+            examples = registry.examples(name, k)
+            assert len(examples) >= 4 and all(p.parent == pipe_folder(name) / "examples" / stage for p in examples)
+            # the app shows the ones at its canvas size
+            assert sum(Image.open(p).size == (CANVAS, CANVAS) for p in examples) >= 4, (name, stage)
 
 
 if __name__ == "__main__" and "--update" in sys.argv:
     FIXTURES.mkdir(parents=True, exist_ok=True)
-    for key, image in _outputs(artzoo.load(NAME, source="bundled")).items():
-        image.save(FIXTURES / f"{NAME}_{key}.png")
+    for name in [a for a in sys.argv[1:] if a != "--update"] or sorted(PUBLISHED):
+        for key, image in _outputs(name, artzoo.load(name, source="bundled")).items():
+            image.save(FIXTURES / f"{name}_{key}.png")
     print(f"wrote references to {FIXTURES}")
