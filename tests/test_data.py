@@ -260,6 +260,21 @@ def test_large_sketches_keep_the_lines_inside_the_drawing():
         assert (sketch[~inner] < 160).mean() > 0.01, size  # and the silhouette
 
 
+def test_the_rough_stage_is_as_rough_at_every_size():
+    """The rough stage's blocks are sized relative to the picture, so a large build's rough is a coarse
+    stage (as the 64 px one the networks train on), not nearly the detail stage."""
+    from artzoo.data.stylise import derive
+
+    yy, xx = np.mgrid[:256, :256] / 255
+    picture = Image.fromarray((np.stack([xx, yy, 1 - xx * yy], -1) * 255).astype(np.uint8))  # smooth shading
+    gap = {}
+    for size in (64, 256):
+        stages = derive(picture, size)
+        rough, detail = (np.asarray(stages[k].resize((64, 64), Image.Resampling.BOX), np.float32) for k in ("rough", "detail"))
+        gap[size] = np.abs(rough - detail).mean()
+    assert gap[256] > 0.5 * gap[64] > 0
+
+
 def test_folder_recipe_takes_any_pictures_and_skips_other_files(tmp_path):
     src = tmp_path / "art"
     (src / "sub dir").mkdir(parents=True)

@@ -24,6 +24,9 @@ LINE_SCALE = 4  # lines are found at 4x the output size, then drawn 1 px wide ..
 # draw the same lines, proportionally wider.
 LINE_MAX_SIDE = 512
 ROUGH_SCALE = 2  # superpixels are computed at 2x and area-downsampled
+# As many superpixels as a 64 px picture gets (one per 12 output pixels there) at every size: a rough stage
+# is rough relative to the picture; more of them at 512 px made it nearly the detail stage.
+ROUGH_SEGMENTS = 64 * 64 // 12
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 STAGES = ("sketch", "rough", "detail")
 
@@ -45,9 +48,9 @@ def to_array(image: Image.Image, px: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def rough_colours(rgb: np.ndarray) -> np.ndarray:
-    """Superpixels (about one per 12 pixels at output size) filled with their median colour."""
+    """`ROUGH_SEGMENTS` superpixels (fewer below 64 px) filled with their median colour."""
     side = rgb.shape[0] // ROUGH_SCALE
-    segments = slic(rgb, n_segments=side * side // 12, compactness=12, start_label=0)
+    segments = slic(rgb, n_segments=min(side * side // 12, ROUGH_SEGMENTS), compactness=12, start_label=0)
     _, segments = np.unique(segments, return_inverse=True)  # labels 0..n-1 with none unused
     segments = segments.reshape(rgb.shape[:2])
     flat = rgb.reshape(-1, 3)
