@@ -6,7 +6,7 @@ comparison of render-kind choices for a pipeline.
     python benchmarks/bench_rendering.py --threads 2 --speed-only
 
     # which render kinds suit a pipeline (here fluent-3d; any pipeline folder or zoo name):
-    python -m artzoo.data build fluent-3d --size 512 --limit 200 --out data/fluent-3d-512
+    python -m artzoo.data build fluent-3d --size 512 --limit 150 --out data/fluent-3d-512
     python benchmarks/bench_rendering.py --pipeline checkpoints/fluent-3d --data data/fluent-3d-512 \
         --compare-kinds --grid docs/rendering/fluent-3d_kinds.png
 
@@ -34,7 +34,7 @@ sketch (segmentation included; the network's generation is the same for every op
 ``--grid`` then writes sketch | real stage 1 | each option's stage 1 | real stage 2 | … for ``--grid-rows``
 sketches spread over the test set, and a 1:1 crop beside it (+ "_zoom"); the second ``--latents`` run's
 get "_encoded" added. ``--sketches``: the same pictures' sketches from another folder (e.g. a smaller
-build's, which has the interior lines a 512 px build of a 256 px source loses), scaled to the data's size.
+build's, to see how much the sketch's own resolution matters), scaled to the data's size.
 """
 
 from __future__ import annotations
