@@ -237,6 +237,19 @@ def test_resume_gives_the_same_weights(cfg, tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_phase_all_trains_every_phase_in_one_command_and_skips_finished_ones(config_path, tmp_path):
+    run = tmp_path / "run"
+    cmd = [sys.executable, str(REPO / "train/train.py"), "--config", str(config_path), "--preset", "", "--phase", "all",
+           "--run-dir", str(run)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    first = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert sorted(p.name for p in (run / "checkpoints").glob("*-final")) == \
+        ["generation-final", "inference-final", "prior-final", "regularizer-final"]
+    again = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0 and again.stdout.count("already complete") == 4
+
+
 def test_sigterm_checkpoints_and_exits(config_path, tmp_path):
     run = tmp_path / "run"
     cmd = [sys.executable, str(REPO / "train/train.py"), "--config", str(config_path), "--preset", "", "--phase",
