@@ -133,6 +133,10 @@ def test_pipelines_keep_their_own_stages_and_sessions(client, files):
     assert "no learned regulariser" in error_of(lambda: (
         client.predict(FOUR_STAGES, handle_file(str(files / "art.png")), api_name="/decompose"),
         client.predict(FOUR_STAGES, "learned", 0.01, 2, api_name="/fit")))
+    # Its own stage names work over the API although the page opened on the default pipeline's.
+    resampled = client.predict(FOUR_STAGES, "colour", 3, 1.0, api_name="/resample")
+    assert "Resampled 'colour'" in resampled[3]
+    assert "Unknown stage 'flat'; the stages are" in error_of(lambda: client.predict(FOUR_STAGES, "flat", 3, 1.0, api_name="/resample"))
 
 
 def test_a_drawn_pipeline_shows_drawn_candidates_and_the_network_view(client, files):

@@ -214,7 +214,10 @@ def _edit_tab(registry: PipelineRegistry, name: str, h: Handlers, pipeline: gr.D
         edit_gallery = gr.Gallery(gallery_0, label="Stages (current, the networks' pictures)", columns=4,
                                   fit_columns=False, height=GALLERY_HEIGHT, allow_preview=False, format="png",
                                   elem_classes=PIXEL_GRID, interactive=False, elem_id="edit-stages")
-        edit_stage = gr.Dropdown(choices=stages, value=stages[min(1, n_transitions)], label="Stage to edit")
+        # Choices follow the pipeline in the browser; API callers may name any pipeline's stage (the
+        # handlers check it against that pipeline and say which stages it has).
+        edit_stage = gr.Dropdown(choices=stages, value=stages[min(1, n_transitions)], label="Stage to edit",
+                                 allow_custom_value=True)
         with gr.Row():
             with gr.Column(min_width=300):
                 gr.Markdown("**Resample** the stage's latent: strength 0 keeps the fitted one, 1 uses the "
