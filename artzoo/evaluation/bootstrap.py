@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import ArtzooError
 from ..metrics import FeatureStats
+from ..metrics.distances import kid_kernel
 
 RESAMPLES = 1000
 LEVEL = 0.95
@@ -70,7 +71,24 @@ def interval(replicates, point: float, level: float = LEVEL) -> tuple[float, flo
     return float(lo), float(hi)
 
 
-class FrechetResampler:
+class _Resampler:
+    """A statistic of ``n`` items, called with per-item multiplicities (one resample)."""
+
+    n: int
+
+    def __call__(self, counts) -> float:
+        raise NotImplementedError
+
+    def point(self) -> float:
+        """The statistic on the full set (every item once)."""
+        return self(np.ones(self.n, np.int64))
+
+    def replicates(self, counts: np.ndarray) -> np.ndarray:
+        """The statistic per resample, one row of ``counts`` each."""
+        return np.array([self(c) for c in counts])
+
+
+class FrechetResampler(_Resampler):
     """FD of a feature set, and of its resamples, to fixed reference statistics (e.g. training finals).
 
     With F the (N, D) features, Σ_r the reference covariance: the mean, trace and cross terms of
@@ -92,9 +110,6 @@ class FrechetResampler:
         self.mu2 = float(reference.mu @ reference.mu)
         self.trace_ref = float(np.trace(reference.sigma))
 
-    def point(self) -> float:
-        return self(np.ones(self.n, np.int64))
-
     def __call__(self, counts) -> float:
         counts = np.asarray(counts)
         u = np.flatnonzero(counts)
@@ -115,13 +130,6 @@ class FrechetResampler:
         cross = np.sqrt(np.clip(np.linalg.eigvalsh(inner), 0.0, None)).sum()
         return float(max(mean_term + trace + self.trace_ref - 2 * cross, 0.0))
 
-    def replicates(self, counts: np.ndarray) -> np.ndarray:
-        return np.array([self(c) for c in counts])
-
-
-def _poly_kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return (a @ b.T / a.shape[1] + 1.0) ** 3
-
 
 class KidReference:
     """A reference set for `KidResampler`: its features and its own kernel term, computed once."""
@@ -133,12 +141,12 @@ class KidReference:
             raise ArtzooError("a KID reference needs ≥ 2 feature vectors")
         total = 0.0
         for i in range(0, m, chunk):
-            block = _poly_kernel(self.feats[i:i + chunk], self.feats)
+            block = kid_kernel(self.feats[i:i + chunk], self.feats)
             total += block.sum() - np.trace(block[:, i:i + chunk])
         self.within = total / (m * (m - 1))
 
 
-class KidResampler:
+class KidResampler(_Resampler):
     """KID (unbiased MMD², kernel (x·y / D + 1)³) of a feature set against a whole reference set.
 
     Unlike `artzoo.metrics.kid` it does not average over random subsets: every reference vector is
@@ -149,12 +157,9 @@ class KidResampler:
     def __init__(self, feats, reference: KidReference):
         f = np.asarray(feats, np.float64)
         self.n = len(f)
-        self.kernel = _poly_kernel(f, f)
-        self.cross = _poly_kernel(f, reference.feats).mean(1)
+        self.kernel = kid_kernel(f, f)
+        self.cross = kid_kernel(f, reference.feats).mean(1)
         self.within_ref = reference.within
-
-    def point(self) -> float:
-        return self(np.ones(self.n, np.int64))
 
     def __call__(self, counts) -> float:
         counts = np.asarray(counts)
@@ -166,6 +171,3 @@ class KidResampler:
         k = self.kernel[np.ix_(u, u)]
         within = (m @ k @ m - m @ (m * np.diag(k))) / pairs
         return float(within + self.within_ref - 2 * (m @ self.cross[u]) / m.sum())
-
-    def replicates(self, counts: np.ndarray) -> np.ndarray:
-        return np.array([self(c) for c in counts])

@@ -125,11 +125,13 @@ def frechet_distance(a, b) -> float:
     return float(max(diff @ diff + traces - 2.0 * cross, 0.0))
 
 
+def kid_kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """KID's polynomial kernel k(x, y) = (x·y / D + 1)³ between the rows of x and y."""
+    return (x @ y.T / x.shape[1] + 1.0) ** 3
+
+
 def _mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
-    d = x.shape[1]
-    kxx = (x @ x.T / d + 1.0) ** 3
-    kyy = (y @ y.T / d + 1.0) ** 3
-    kxy = (x @ y.T / d + 1.0) ** 3
+    kxx, kyy, kxy = kid_kernel(x, x), kid_kernel(y, y), kid_kernel(x, y)
     m, n = len(x), len(y)
     # Dropping the diagonal (k(x, x) terms) is what makes the estimate unbiased.
     xx = (kxx.sum() - np.trace(kxx)) / (m * (m - 1))
