@@ -63,6 +63,7 @@ from artzoo.images import restore_aspect, to_pil
 from artzoo.rendering import apply_change, render_stages, segment, segment_sketch
 from artzoo.rendering.colour import as_rgb, delta_e, rgb_to_lab
 from artzoo.rendering.metrics import chroma_shift, fill_mask, paper_tint, region_delta_e, region_purity
+from artzoo.rendering.regions import border_labels
 
 NETWORK = "network"  # a --compare-kinds option: the network's output scaled up, no rendering
 DEFAULT_OPTIONS = ("sketch,regions,continuous", "sketch,continuous,continuous", "sketch,regions,regions", NETWORK)
@@ -77,7 +78,7 @@ def outside_white(truth: Image.Image) -> np.ndarray:
     """The ground-truth picture's white that touches the image border: the paper around the drawing."""
     white = (np.asarray(truth.convert("RGB")) >= 250).all(-1)
     parts, _ = ndimage.label(white)
-    border = np.unique(np.concatenate([parts[0], parts[-1], parts[:, 0], parts[:, -1]]))
+    border = border_labels(parts)
     return np.isin(parts, border[border > 0])
 
 

@@ -22,6 +22,7 @@ from scipy import ndimage
 from ..metrics import default_extractor, feature_stats, frechet_distance
 from ..pipeline import WorkflowPipeline
 from ..rendering.colour import rgb_to_lab
+from ..rendering.regions import border_labels
 from .tables import load_stage
 
 PRIOR_CHOICES = ("normal", "bank", "learned")
@@ -50,8 +51,7 @@ def region_colour_error(regions, sample_lab: np.ndarray, artist_lab: np.ndarray)
     """Area-weighted ΔE between each region's median colour in a sample and in the artist's flat, over
     the regions inside the drawing (those touching the picture's border are paper around it)."""
     lab = regions.labels
-    border = np.unique(np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]]))
-    inside = ~regions.lines & ~np.isin(lab, border)
+    inside = ~regions.lines & ~np.isin(lab, border_labels(lab))
     labels = lab[inside]
     a, b = sample_lab[inside], artist_lab[inside]
     total, errors = 0, 0.0

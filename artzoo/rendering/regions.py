@@ -133,6 +133,11 @@ def _ink(grey: np.ndarray) -> tuple[np.ndarray, float]:
     return alpha.astype(np.float32), ink
 
 
+def border_labels(labels: np.ndarray) -> np.ndarray:
+    """The labels that touch the picture's edge (once each): regions there are the paper around a drawing."""
+    return np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+
+
 def _merge_small(labels: np.ndarray, n: int, min_area: float) -> tuple[np.ndarray, int]:
     """Merge regions below ``min_area`` into the neighbour with the longest shared border; relabel 0…m-1."""
     for _ in range(3):  # a small region may first merge into another small one
@@ -197,9 +202,8 @@ def segment(sketch, *, max_gap: float = 6.0, min_area: float | None = None) -> R
     if min_area is None:
         min_area = max(12.0, 1.5e-4 * h * w)
     labels, n = _merge_small(labels, n, min_area / factor**2)
-    border = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
     outside = np.zeros(n, bool)
-    outside[border] = True
+    outside[border_labels(labels)] = True
     if factor > 1:
         rows, cols = np.arange(h) // factor, np.arange(w) // factor
         labels = labels[rows][:, cols]
