@@ -193,6 +193,12 @@ def test_init_from_warm_starts(cfg, trained_run, tmp_path):
     assert info["steps"]["generation"] == src.info["steps"]["generation"] + 2
     card = (out / "README.md").read_text()
     assert f"| 2 (warm start from `{published}`) | generation | 2 |" in card and "| 1 | inference |" in card
+    # The history records the batch the steps ran at, not the exporting command's (a --set at training time).
+    assert info["training"][1]["phases"]["generation"]["batch_size"] == cfg["generation"]["batch_size"]
+    other = copy.deepcopy(cfg)
+    other["generation"]["batch_size"] += 2
+    again = WorkflowPipeline.from_pretrained(export_pipeline(other, tmp_path / "warm2", tmp_path / "pub3")).info
+    assert again["training"][1]["phases"]["generation"]["batch_size"] == cfg["generation"]["batch_size"]
 
 
 def test_prior_phase_learns_p_z_given_x_and_fills_its_bank(cfg, trained_run, tmp_path):

@@ -96,5 +96,5 @@ class LatentPrior(nn.Module):
             return
         z = z.detach()[-size:]
         where = (int(self.bank_seen) + torch.arange(len(z))) % size
-        self.bank[where.to(self.bank.device)] = z.to(self.bank.dtype)
+        self.bank[where.to(self.bank.device)] = z.to(self.bank.device, self.bank.dtype)
         self.bank_seen += float(len(z))

@@ -33,19 +33,22 @@ def training_summary(run_dir: Path) -> dict[str, dict]:
         if rec.get("event") == "start":
             s["hardware"].add(rec["hardware"])
             s["processes"] = rec["processes"]
+            s["batch_size"] = rec.get("batch_size")
         elif "dt" in rec:  # steps redone after a kill count too: they were computed
             s["steps"] = max(s["steps"], rec["step"])
             s["seconds"] += rec["dt"]
+            if s.get("batch_size") is None:  # logs from before the start event recorded the batch
+                s["batch_size"] = round(rec["img_s"] * rec["dt"] / s["processes"])
     for s in summary.values():
         s["hardware"] = sorted(s["hardware"])
     return summary
 
 
-def training_history(cfg: dict, run_dir: Path, summary: dict) -> list[dict]:
+def training_history(run_dir: Path, summary: dict) -> list[dict]:
     """Every run that trained these weights, oldest first: a warm-started run (``--init-from``) is
     preceded by the runs its source pipeline records. Per run and phase: steps, minutes, batch, hardware."""
     this = {"from": None, "phases": {
-        phase: {"steps": s["steps"], "minutes": round(s["seconds"] / 60, 1), "batch_size": cfg[phase]["batch_size"],
+        phase: {"steps": s["steps"], "minutes": round(s["seconds"] / 60, 1), "batch_size": s["batch_size"],
                 "processes": s["processes"], "hardware": s["hardware"]}
         for phase, s in summary.items() if s["steps"]}}
     init = Path(run_dir) / INIT_RECORD
@@ -181,7 +184,7 @@ def export_pipeline(cfg: dict, run_dir: str | Path, out: str | Path, *, from_pha
     summary = training_summary(run_dir)
     if state["phase"] in summary:  # the log may run ahead of the checkpoint; these weights are from here
         summary[state["phase"]]["steps"] = state["step"]
-    history = training_history(cfg, run_dir, summary)
+    history = training_history(run_dir, summary)
     steps = {p: sum(run["phases"].get(p, {}).get("steps", 0) for run in history) for p in ORDER}
     pipe.info = {"name": cfg["name"], "preset": cfg.get("preset"), "license": cfg["export"]["license"],
                  "phases": done, "steps": {p: n for p, n in steps.items() if n}, "training": history}

@@ -125,7 +125,8 @@ class _Recorder:
             (run_dir / "config.json").write_text(json.dumps(cfg, indent=1) + "\n")
             self.log = open(run_dir / "log.jsonl", "a")
             self.write({"event": "start", "phase": phase, "step": start, "time": time.time(),
-                        "processes": accelerator.num_processes, "hardware": hardware()})
+                        "processes": accelerator.num_processes, "batch_size": cfg[phase]["batch_size"],
+                        "hardware": hardware()})
 
     def write(self, record: dict, flush: bool = False) -> None:
         if self.main:
