@@ -10,6 +10,8 @@ those very Adam steps. Both use what is here, so they cannot drift apart:
 - `adam_step`     one Adam step on Δ with the decay w ⊙ Δ added to the gradient; differentiable with
                   respect to w (and so θ) when w carries a graph: the step Algorithm 2 trains through
 - `optimise`      Algorithm 1's loop over `adam_step`, with a progress callback and the loss curve
+- `balanced_decay` the decay that balances the fit loss's gradient at the end of an undecayed fit: the
+                  learned regulariser's starting w (w only means something relative to that gradient)
 
 Imports only the networks' output conventions and the perceptual loss: nothing about files or training.
 """
@@ -148,3 +150,14 @@ def optimise(objective: Callable[[torch.Tensor], torch.Tensor], init: torch.Tens
         if progress is not None:
             progress(step, history[-1])
     return var, history
+
+
+def balanced_decay(objective: Callable[[torch.Tensor], torch.Tensor], init: torch.Tensor, steps: int = FIT_STEPS,
+                   lr: float = FIT_LR) -> float:
+    """The weight decay w at which w·|Δ| equals |∂L/∂Δ| after ``steps`` of Algorithm 1 without decay
+    (medians over every entry): weaker, the decay barely acts; stronger, it outweighs the fit and the
+    reconstruction is lost. Measured, because the gradient's size depends on the loss and its weights
+    (at the old fixed w = 1e-3, w·|Δ| was 30–50× the fit's gradient on fluent-emoji: a decay that undid the fit)."""
+    delta, _ = optimise(objective, init, steps, lr)
+    _, grad = loss_and_grad(objective, delta)
+    return (grad.abs().median() / delta.abs().median().clamp_min(1e-12)).item()

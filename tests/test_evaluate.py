@@ -8,9 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
+from artzoo import WorkflowPipeline
 from artzoo.data import build
+from artzoo.evaluation.tables import starting_decay
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,6 +57,10 @@ def test_evaluate_end_to_end(tiny_dir, tiny_data, tmp_path):
             lo, hi = m[f"{key}_ci"]
             assert lo <= point <= hi, key
     assert r["methods"]["AdaIN"]["l1"] < r["methods"]["none"]["l1"]
+    # Constant decays are multiples of the regulariser's starting w (the tiny pipeline's: 1e-3).
+    w0 = starting_decay(WorkflowPipeline.from_pretrained(pipeline))
+    assert r["methods"]["AdaIN + small decay"]["decay"] == pytest.approx(w0)
+    assert r["methods"]["AdaIN + strong decay"]["decay"] == pytest.approx(100 * w0)
     assert [(p["method"], p["baseline"]) for p in r["paired"]] == [("AdaIN + learned reg.", "AdaIN"), ("AdaIN", "none")]
     assert r["lower_bound_fd"] >= 0 and set(r["diversity"]) == {"sketch→flat", "flat→detail"}
     assert all(d["pixel_l1"] > 0 for d in r["diversity"].values())
@@ -316,3 +323,12 @@ def test_select_methods_takes_names_short_names_and_sets():
     assert list(select_methods("latent z,strong-decay")) == ["latent z", "AdaIN + strong decay"]
     with pytest.raises(ArtzooError, match="unknown method"):
         select_methods("adaptive")
+
+
+def test_starting_decay_is_the_calibrated_w():
+    pipe = WorkflowPipeline.from_config(["sketch", "flat", "detail"], image_size=32, preset="tiny", regularizer=True)
+    assert starting_decay(pipe) == pytest.approx(1e-3, rel=1e-4)  # the paper's scale 0.01 and init 0.1
+    pipe.transitions[0].regularizer.restart(2e-5)
+    pipe.transitions[1].regularizer.restart(8e-5)
+    assert starting_decay(pipe) == pytest.approx(4e-5)  # geometric mean
+    assert torch.allclose(pipe.transitions[0].regularizer(), torch.tensor(2e-5))

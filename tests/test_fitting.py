@@ -14,7 +14,7 @@ SIZE = 32
 def _cfg(perceptual_weight: float) -> dict:
     return {"train": {"lr": 2e-4, "betas": [0.5, 0.999]},
             "regularizer": {"batch_size": 2, "outer_steps": 1, "inner_steps": 6, "inner_lr": 0.1, "lr": 1e-3,
-                            "adv_weight": 1.0, "perceptual_weight": perceptual_weight}}
+                            "adv_weight": 1.0, "perceptual_weight": perceptual_weight, "calibrate": False}}
 
 
 def _pipe() -> WorkflowPipeline:
@@ -96,3 +96,48 @@ def test_decay_weights_per_choice():
     assert torch.equal(learned, reg().detach()) and not learned.requires_grad
     with pytest.raises(ArtzooError, match="no learned regulariser"):
         fitting.decay_weights("learned", 3, None)
+
+
+def test_balanced_decay_follows_the_loss_scale():
+    """w only means something relative to the fit's gradient: a loss 10× larger (same Adam path, gradient
+    10× larger) balances at a 10× larger decay."""
+    target = torch.linspace(-1, 1, 40).reshape(2, 20)
+    loss = lambda d: ((d - target) ** 2).sum(1) + (d - target).abs().sum(1)  # noqa: E731
+    w = fitting.balanced_decay(loss, torch.zeros_like(target), steps=30)
+    w10 = fitting.balanced_decay(lambda d: 10 * loss(d), torch.zeros_like(target), steps=30)
+    assert w > 0 and w10 == pytest.approx(10 * w, rel=1e-3)
+
+
+def test_regulariser_phase_calibrates_then_meta_learns_on_the_fit_objective_with_a_new_edit_each_step():
+    pipe, cfg = _pipe(), _cfg(1.0)
+    cfg["regularizer"] |= {"batch_size": 3, "inner_steps": 4, "calibrate": True}
+    gen = torch.Generator().manual_seed(1)
+    x = [torch.rand(3, c, SIZE, SIZE, generator=gen) * 2 - 1 for c in pipe.channels]
+    t = pipe.transitions[0]
+    g = t.generator
+    with torch.no_grad():
+        edit_contents = g.encode_content(x[0][1:])[0]
+    decoded = []
+    decode = g.decode
+    g.decode = lambda content, adain: decoded.append(content[0].detach()) or decode(content, adain)
+    phase = RegularizerPhase(pipe, cfg, Accelerator(cpu=True))
+    logs = phase.step(x, 0)
+    # Step 0: θ restarted at the init, with w starting at the decay that balances the fit's gradient.
+    with torch.no_grad():
+        adain = g.adain_params(t.latent_encoder(x[1])[0])
+        content = g.encode_content(x[0])
+    objective = fitting.FitObjective(x[1], pipe.perceptual)
+    balanced = fitting.balanced_decay(lambda d: objective(decode(content, adain + d)), torch.zeros_like(adain))
+    assert logs["R0/w_init"] == pytest.approx(balanced, rel=1e-4)
+    assert t.regularizer.config.scale * torch.nn.functional.softplus(
+        torch.tensor(t.regularizer.config.init), beta=t.regularizer.config.beta).item() == pytest.approx(balanced)
+    # The meta reconstruction is the fit objective itself (L1 + perceptual), at the last inner Δ.
+    with torch.no_grad():
+        adain0 = g.adain_params(t.latent_encoder(x[1][:1])[0])
+        fit = fitting.FitObjective(x[1][:1], pipe.perceptual)(decode(g.encode_content(x[0][:1]), adain0 + phase.last_delta[0]))
+    assert logs["R0/recon"] == pytest.approx(fit.item(), rel=1e-4)
+    # One edit decoded per inner step, cycling through the batch's other pictures.
+    rows = [next((r for r in range(2) if torch.equal(c[0], edit_contents[r])), None) for c in decoded if len(c) == 1]
+    assert [r for r in rows if r is not None] == [0, 1, 0, 1]
+    # Later steps keep learning from there: no second restart.
+    assert "R0/w_init" not in phase.step(x, 1)

@@ -51,13 +51,15 @@ from .bootstrap import LEVEL, RESAMPLES, FrechetResampler, KidReference, KidResa
 # Where a model card's evaluation tables go: `update_card` replaces what follows it.
 METRICS_MARKER = "<!-- artzoo:metrics -->"
 
-# name → fit() arguments; None = decompose only. The decay values bracket the learned w (≈ 1e-3 at init).
+# name → fit() arguments; None = decompose only. A constant decay is given as a multiple of the learned
+# regulariser's starting w (`starting_decay`): the decay that balances the fit's gradient, so "small" and
+# "strong" mean the same for every pipeline whatever its loss scale.
 METHODS = {
     "none": None,
     "latent z": dict(variable="latent"),
     "AdaIN": dict(regularizer=None),
-    "AdaIN + small decay": dict(regularizer=1e-3),
-    "AdaIN + strong decay": dict(regularizer=1.0),
+    "AdaIN + small decay": dict(decay_multiple=1.0),
+    "AdaIN + strong decay": dict(decay_multiple=100.0),
     "AdaIN + learned reg.": dict(regularizer="learned"),
 }
 # Short names for the command line (`select_methods`), and named sets of methods.
@@ -86,6 +88,26 @@ def select_methods(spec: str | None, default: str = "core") -> dict:
             raise ArtzooError(f"unknown method {key!r}; choose from {list(METHODS)}, the short names "
                               f"{list(METHOD_ALIASES)} or the sets {list(METHOD_SETS)}")
     return {m: METHODS[m] for m in METHODS if m in chosen}
+
+
+def starting_decay(pipe: WorkflowPipeline) -> float:
+    """The learned regulariser's w before meta-learning (geometric mean over transitions): the decay that
+    balanced the fit's gradient when the regulariser phase calibrated it; 1e-3 (scale 0.01, the paper's
+    init) for pipelines trained before calibration or without a regulariser."""
+    regs = [t.regularizer for t in pipe.transitions if t.regularizer is not None]
+    if not regs:
+        return 1e-3
+    w = [r.config.scale * torch.nn.functional.softplus(torch.tensor(r.config.init), beta=r.config.beta).item()
+         for r in regs]
+    return float(np.exp(np.mean(np.log(w))))
+
+
+def fit_arguments(pipe: WorkflowPipeline, method: dict) -> dict:
+    """A METHODS entry as `WorkflowPipeline.fit` arguments (a decay multiple becomes its value)."""
+    method = dict(method)
+    if "decay_multiple" in method:
+        method["regularizer"] = method.pop("decay_multiple") * starting_decay(pipe)
+    return method
 
 
 def edit_plan(n_stages: int, trials: int, seed: int) -> list[tuple[int, int]]:
@@ -172,7 +194,7 @@ def evaluate(pipe: WorkflowPipeline, data: Path, *, limit: int | None = 256, tra
             t0 = time.perf_counter()
             wf = pipe.decompose(x)
             if fit_args is not None:
-                wf = pipe.fit(wf, steps=steps, lr=lr, **fit_args)
+                wf = pipe.fit(wf, steps=steps, lr=lr, **fit_arguments(pipe, fit_args))
             seconds += time.perf_counter() - t0
             finals.append(wf.images[-1])
             l1s.append((wf.images[-1] - x).abs().flatten(1).mean(1))
@@ -203,6 +225,8 @@ def evaluate(pipe: WorkflowPipeline, data: Path, *, limit: int | None = 256, tra
                                  for s in dict.fromkeys(stage_names)},
             "edit_keep_delta": keep_delta,
         }
+        if fit_args and "decay_multiple" in fit_args:
+            row["decay"] = fit_arguments(pipe, fit_args)["regularizer"]
         print(f"  {name:<22} L1 {row['l1']:.4f} {_ci(row['l1_ci'], 4)}  FD {row['fd']:.3f} {_ci(row['fd_ci'], 3)}  "
               f"edit FD {row['edit_fd_mean']:.3f} {_ci(row['edit_fd_ci'], 3)}  "
               f"({seconds / n:.2f} s/image fit, {edit_seconds / n:.3f} s/image edits)", file=sys.stderr)
@@ -305,7 +329,8 @@ def to_markdown(name: str, r: dict) -> str:
         if m.get("edit_keep_delta", True) != file_keeps_delta:
             cells[3] += " †"
             other_protocol = True
-        lines.append(f"| {method} | {' | '.join(cells)} | {m['seconds_per_image']:.3f} |")
+        label = f"{method} (w = {m['decay']:.2g})" if "decay" in m else method
+        lines.append(f"| {label} | {' | '.join(cells)} | {m['seconds_per_image']:.3f} |")
     if with_ci and not all("l1_ci" in m for m in r["methods"].values()):
         lines += ["", "Rows without intervals come from an earlier run (merged): ± is the std over its edit trials "
                       "(KID: over random subsets)."]

@@ -35,3 +35,9 @@ class LearnedRegularizer(nn.Module):
     def forward(self) -> torch.Tensor:
         """The decay weights w (P,), always positive."""
         return self.config.scale * F.softplus(self.theta, beta=self.config.beta)
+
+    @torch.no_grad()
+    def restart(self, w_init: float) -> None:
+        """θ back to its init, with the scale set so that w starts at ``w_init`` everywhere."""
+        self.theta.fill_(self.config.init)
+        self.config.scale = w_init / F.softplus(torch.tensor(self.config.init), beta=self.config.beta).item()

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch.func import functional_call
 
 from .. import fitting
+from ..errors import ArtzooError
 from ..models import LatentPrior, PriorConfig
 from .losses import hinge_d, hinge_g, kl_normal, mode_seeking
 
@@ -187,13 +188,15 @@ class GenerationPhase(Phase):
 
 
 class RegularizerPhase(Phase):
-    """Learned AdaIN weight decay w = 0.01·softplus(θ) (the paper's Algorithm 2), per transition.
+    """Learned AdaIN weight decay w = scale·softplus(θ) (the paper's Algorithm 2), per transition.
 
-    Each step is one outer iteration: sample 0 of the batch is the pair to fit, sample 1's stage i is
-    "the edit", the batch's stage i+1 are real images for the discriminator copy. The inner loop is
-    Algorithm 1 itself (`artzoo.fitting`: the same objective and Adam step as `WorkflowPipeline.fit`)
-    with decay w; after every inner step, θ gets the gradient of recon + adversarial meta-loss through
-    that one step (earlier Δ and Adam moments are constants).
+    Each step is one outer iteration: sample 0 of the batch is the pair to fit, the others' stage i are
+    the edit inputs (a new one at every inner step, cycling), the batch's stage i+1 are real images for
+    the discriminator copy. The inner loop is Algorithm 1 itself (`artzoo.fitting`: the same objective
+    and Adam step as `WorkflowPipeline.fit`) with decay w; after every inner step, θ gets the gradient of
+    the meta-loss (that fit objective + adversarial loss of the edit) through that one step (earlier Δ
+    and Adam moments are constants). At step 0 (with ``calibrate``) θ restarts from its init at the
+    decay that balances the fit's gradient (`fitting.balanced_decay`), measured on the first batch.
     """
 
     name = "regularizer"
@@ -202,36 +205,57 @@ class RegularizerPhase(Phase):
         super().__init__(pipe, cfg, accelerator)
         c = cfg["regularizer"]
         self.c = c
+        if c["batch_size"] < 2:
+            raise ArtzooError(f"regularizer.batch_size must be ≥ 2 (a pair to fit and an edit), got {c['batch_size']}")
         self.batch_size = c["batch_size"]
         self.total_steps = c["outer_steps"]
         self.regs = [t.regularizer for t in pipe.transitions]
         self.opt_theta = self.adam("regularizer", parameters(self.regs), lr=c["lr"])
         self.last_delta: list[torch.Tensor | None] = [None] * len(self.regs)  # each transition's last inner fit
 
+    def objective(self, t, x: list[torch.Tensor], i: int, rows: slice):
+        """Algorithm 1's fit loss for rows of the batch at transition i, as a function of Δ; and a."""
+        gen = t.generator
+        target = x[i + 1][rows]
+        with torch.no_grad():
+            adain = gen.adain_params(t.latent_encoder(target)[0])
+            content = gen.encode_content(x[i][rows])
+            objective = fitting.FitObjective(target, self.pipe.perceptual, self.c["perceptual_weight"])
+        return (lambda d: objective(gen.decode(content, adain + d))), adain
+
+    def calibrate(self, x: list[torch.Tensor]) -> dict[str, float]:
+        logs = {}
+        for i, t in enumerate(self.pipe.transitions):
+            fit_loss, adain = self.objective(t, x, i, slice(None))
+            w_init = fitting.balanced_decay(fit_loss, torch.zeros_like(adain))
+            t.regularizer.restart(w_init)
+            logs[f"R{i}/w_init"] = w_init
+        self.opt_theta.state.clear()  # Adam's moments belonged to the old θ
+        return logs
+
     def step(self, x: list[torch.Tensor], step: int) -> dict[str, float]:
         c = self.c
-        logs = {}
+        logs = self.calibrate(x) if step == 0 and c["calibrate"] else {}
         trainable(self.regs, True)
         for i, t in enumerate(self.pipe.transitions):
             gen = t.generator
-            target, real = x[i + 1][:1], x[i + 1]
+            real = x[i + 1]
+            # Algorithm 1's own objective and Adam step (artzoo.fitting): θ learns a decay for the fit
+            # that users run, and the meta reconstruction is that same objective.
+            fit_loss, adain = self.objective(t, x, i, slice(0, 1))
             with torch.no_grad():
-                adain = gen.adain_params(t.latent_encoder(target)[0])
-                content, content_edit = gen.encode_content(x[i][:1]), gen.encode_content(x[i][1:2])
-                # Algorithm 1's own objective and Adam step (artzoo.fitting): θ learns a decay for the
-                # fit that users run, not for a copy of it.
-                objective = fitting.FitObjective(target, self.pipe.perceptual, c["perceptual_weight"])
-            fit_loss = lambda d: objective(gen.decode(content, adain + d))  # noqa: E731
+                h, skips = gen.encode_content(x[i][1:])
             # A fresh copy of the stage critic each outer iteration, trained on the edits as they drift.
             disc = copy.deepcopy(t.discriminators["disc_encoded"]).requires_grad_(False)
             opt_d = torch.optim.Adam(disc.parameters(), lr=self.cfg["train"]["lr"], betas=tuple(self.cfg["train"]["betas"]))
             delta, state = torch.zeros_like(adain), fitting.AdamState.zeros_like(adain)
-            for _ in range(c["inner_steps"]):
+            for k in range(c["inner_steps"]):
                 _, grad = fitting.loss_and_grad(fit_loss, delta)
                 # The new Δ depends on θ through w: the meta-gradient flows through this one step.
                 delta_new, state = fitting.adam_step(delta, grad, state, c["inner_lr"], t.regularizer())
-                recon = F.l1_loss(gen.decode(content, adain + delta_new), target)
-                edited = gen.decode(content_edit, adain + delta_new)
+                recon = fit_loss(delta_new).mean()
+                e = k % len(h)  # a new edit input at every inner step
+                edited = gen.decode((h[e:e + 1], [f[e:e + 1] for f in skips]), adain + delta_new)
                 adv = hinge_g(disc(edited))
                 self.update(self.opt_theta, recon + c["adv_weight"] * adv)
                 disc.requires_grad_(True)
@@ -244,7 +268,8 @@ class RegularizerPhase(Phase):
             self.last_delta[i] = delta
             w = t.regularizer().detach()
             logs.update({f"R{i}/recon": recon.item(), f"R{i}/adv": adv.item(), f"R{i}/d": d.item(),
-                         f"R{i}/w_mean": w.mean().item(), f"R{i}/delta": delta.abs().mean().item()})
+                         f"R{i}/w_mean": w.mean().item(), f"R{i}/w_median": w.median().item(),
+                         f"R{i}/delta": delta.abs().mean().item()})
         trainable(self.regs, False)
         return logs
 
