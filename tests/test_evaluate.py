@@ -11,8 +11,9 @@ import pytest
 import torch
 from PIL import Image
 
-from artzoo import WorkflowPipeline
+from artzoo import ArtzooError, WorkflowPipeline
 from artzoo.data import build
+from artzoo.evaluation.normals import angular_error, evaluate_normals, normals_markdown
 from artzoo.evaluation.tables import starting_decay
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -332,3 +333,35 @@ def test_starting_decay_is_the_calibrated_w():
     pipe.transitions[1].regularizer.restart(8e-5)
     assert starting_decay(pipe) == pytest.approx(4e-5)  # geometric mean
     assert torch.allclose(pipe.transitions[0].regularizer(), torch.tensor(2e-5))
+
+
+def test_angular_error_over_the_object_only():
+    truth = torch.ones(1, 3, 8, 8)  # white background
+    truth[:, :, 2:6, 2:6] = torch.tensor([0.0, 0.0, 1.0])[:, None, None]  # facing the camera
+    assert angular_error(truth, truth) == pytest.approx([0.0], abs=1e-4)
+    sideways = truth.clone()
+    sideways[:, :, 2:6, 2:6] = torch.tensor([1.0, 0.0, 0.0])[:, None, None]
+    sideways[:, :, :2] = -1  # the background is not compared
+    assert angular_error(sideways, truth) == pytest.approx([90.0])
+    half = truth.clone()
+    half[:, :, 2:4, 2:6] = torch.tensor([0.0, 0.0, -1.0])[:, None, None]  # half the object turned away
+    assert angular_error(half, truth) == pytest.approx([90.0])
+    with pytest.raises(ArtzooError, match="all background"):
+        angular_error(truth, torch.ones(1, 3, 8, 8))
+
+
+def test_evaluate_normals_per_z_source(tmp_path):
+    data = tmp_path / "chairs"
+    build("chairs", data, size=32, limit=24, workers=1, progress=False)
+    pipe = WorkflowPipeline.from_config(["sketch", "normal", "colour", "light"], image_size=32, preset="tiny",
+                                        channels=[1, 3, 3, 3], prior=True, seed=0)
+    r = evaluate_normals(pipe, data, limit=2, samples=2, bootstrap=50)
+    assert r["n"] == 2 and list(r["sources"]) == ["encoded", "normal", "learned"]
+    for s in r["sources"].values():
+        lo, hi = s["mean_ci"]
+        assert 0 < s["mean_degrees"] < 180 and lo <= s["mean_degrees"] <= hi
+        assert s["best_degrees"] <= s["mean_degrees"] + 1e-9
+    assert "| z ~ N(0, I) (paper) |" in normals_markdown("chairs", r)
+    emoji = WorkflowPipeline.from_config(["sketch", "flat", "detail"], image_size=32, preset="tiny")
+    with pytest.raises(ArtzooError, match="no 'normal' stage"):
+        evaluate_normals(emoji, data)

@@ -18,8 +18,9 @@ import torch
 
 from artzoo import WorkflowPipeline, zoo
 from artzoo.errors import ArtzooError
-from artzoo.evaluation import (METHOD_ALIASES, METHOD_SETS, METHODS, evaluate, evaluate_priors, merge_methods,
-                               prior_figure, prior_markdown, select_methods, to_markdown, write_to_card)
+from artzoo.evaluation import (METHOD_ALIASES, METHOD_SETS, METHODS, evaluate, evaluate_normals, evaluate_priors,
+                               merge_methods, normals_markdown, prior_figure, prior_markdown, select_methods,
+                               to_markdown, write_to_card)
 from artzoo.evaluation.bootstrap import RESAMPLES
 from artzoo.fitting import FIT_LR, FIT_STEPS
 from artzoo.metrics import InceptionV3Features
@@ -60,6 +61,9 @@ def main(argv: list[str] | None = None) -> None:
                    help="write the tables into the pipeline folder's model card (under its metrics marker)")
     p.add_argument("--priors", action="store_true",
                    help="instead: compare where sampled z come from (N(0, I), bank, learned prior) on held-out sketches")
+    p.add_argument("--normals", action="store_true",
+                   help="instead: angular error of the generated normal maps to the true ones (pipelines with a "
+                        "'normal' stage), per z source")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -76,6 +80,17 @@ def main(argv: list[str] | None = None) -> None:
         print(prior_markdown(name, results))
         if args.plots:
             prior_figure(pipe, args.data, args.plots / f"{name}_priors.png")
+        return
+    if args.normals:
+        try:
+            results = evaluate_normals(pipe, args.data, limit=args.limit or None, bootstrap=args.bootstrap,
+                                       seed=args.seed, batch_size=args.batch_size)
+        except ArtzooError as e:
+            raise SystemExit(str(e)) from None
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / f"{name}_normals.json").write_text(json.dumps(results, indent=2) + "\n")
+        (args.out / f"{name}_normals.md").write_text(normals_markdown(name, results))
+        print(normals_markdown(name, results))
         return
     try:
         methods = select_methods(args.methods)
