@@ -18,6 +18,7 @@ from artzoo import WorkflowPipeline
 from artzoo.errors import ArtzooError
 from artzoo.training import export_pipeline, load_config, train_phase
 from artzoo.training.checkpoint import latest_checkpoint
+from artzoo.training.loop import build_pipeline, open_dataset
 from artzoo.evaluation import METRICS_MARKER
 
 REPO = Path(__file__).resolve().parents[1]
@@ -225,6 +226,15 @@ def test_prior_phase_learns_p_z_given_x_and_fills_its_bank(cfg, trained_run, tmp
     assert not torch.equal(learned, pipe.sample_z(5, 4, 0, prior="normal"))
     banked = pipe.sample_z(1, 3, 1, prior="bank")
     assert all(any(torch.allclose(z, b) for b in pipe.transitions[1].prior.bank) for z in banked)
+    # A later run warm-started from it (e.g. to retrain the regulariser) keeps its prior and its w's
+    # calibrated scale (a config value, not a weight).
+    pipe.transitions[0].regularizer.restart(3e-6)
+    pipe.save_pretrained(tmp_path / "calibrated")
+    ds = open_dataset(cfg, "train")
+    warm = build_pipeline(cfg, list(ds.stages), list(ds.channels), init_from=str(tmp_path / "calibrated"))
+    for t, s in zip(warm.transitions, pipe.transitions):
+        assert torch.equal(t.prior.bank, s.prior.bank) and t.regularizer.config == s.regularizer.config
+        assert torch.equal(t.regularizer(), s.regularizer())
 
 
 def final_weights(run: Path) -> dict[str, torch.Tensor]:

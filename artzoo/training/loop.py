@@ -72,7 +72,10 @@ def build_pipeline(cfg: dict, stages: list[str], channels: list[int], init_from:
         for t_src, t_dst in zip(src.transitions, pipe.transitions):
             dst = t_dst.components()
             for kind, module in t_src.components().items():
-                dst[kind].load_state_dict(module.state_dict())
+                if kind in ("regularizer", "prior"):  # taken whole: their configs hold more than shapes (w's scale)
+                    setattr(t_dst, kind, module)
+                else:
+                    dst[kind].load_state_dict(module.state_dict())
         pipe.info = src.info  # until export replaces it: what the source was trained with
     return pipe
 
