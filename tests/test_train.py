@@ -320,3 +320,78 @@ def test_regularizer_step_survives_adain_entries_without_gradient(cfg):
     logs = phase.step(x, 0)
     assert np.isfinite(list(logs.values())).all()
     assert all(torch.isfinite(t.regularizer.theta).all() for t in pipe.transitions)
+
+
+def spy_generation_step(cfg, step: int, joint_inputs: str | None = None):
+    """One generation step on random stages with hooks on every generator and latent encoder: returns
+    the batch, the inference nets' chain from its final stage (before the step), and per transition
+    the generator's inputs and outputs and the encoder's inputs, in call order."""
+    from accelerate import Accelerator
+
+    from artzoo.training.phases import GenerationPhase
+
+    if joint_inputs is not None:
+        cfg = {**cfg, "generation": {**cfg["generation"], "joint_inputs": joint_inputs}}
+    torch.manual_seed(0)
+    pipe = WorkflowPipeline.from_config(["sketch", "flat", "detail"], image_size=SIZE, preset="tiny", discriminators=True)
+    phase = GenerationPhase(pipe, cfg, Accelerator(cpu=True))
+    n = cfg["generation"]["batch_size"]
+    x = [torch.rand(n, c, SIZE, SIZE) * 2 - 1 for c in (1, 3, 3)]
+    with torch.no_grad():
+        chain = [x[-1]]
+        for t in reversed(pipe.transitions):
+            chain.insert(0, t.inference(chain[0]))
+    calls = [{"gen_in": [], "gen_out": [], "enc_in": []} for _ in pipe.transitions]
+    def spy(rec):  # hooks must return None: a forward hook's return value replaces the output
+        def on_gen(module, args, out):
+            rec["gen_in"].append(args[0].detach().clone())
+            rec["gen_out"].append(out.detach().clone())
+
+        def on_enc(module, args):
+            rec["enc_in"].append(args[0].detach().clone())
+
+        return on_gen, on_enc
+
+    for t, rec in zip(pipe.transitions, calls):
+        on_gen, on_enc = spy(rec)
+        t.generator.register_forward_hook(on_gen)
+        t.latent_encoder.register_forward_pre_hook(on_enc)
+    logs = phase.step(x, step)
+    assert np.isfinite(list(logs.values())).all()
+    return x, chain, calls
+
+
+def test_generation_joint_step_trains_on_inferred_stages(cfg):
+    """Joint steps (default joint_inputs = "inferred"): G_0 starts from the inference nets' sketch
+    inferred from the real final stage and each E_i encodes the inferred stage i+1, as after decompose;
+    G_1 takes G_0's encoded-z outputs. Separate steps still see the real stages."""
+    assert cfg["generation"]["joint_inputs"] == "inferred"
+    half = cfg["generation"]["batch_size"] // 2
+    x, chain, calls = spy_generation_step(cfg, cfg["generation"]["steps_separate"])
+    assert not torch.equal(chain[0], x[0]) and not torch.equal(chain[1], x[1])
+    assert torch.equal(calls[0]["gen_in"][0], chain[0][:half])
+    assert torch.equal(calls[0]["enc_in"][0], chain[1][:half])
+    assert torch.equal(calls[1]["enc_in"][0], x[2][:half])  # x̂_N is the real final stage
+    assert torch.equal(calls[1]["gen_in"][0], calls[0]["gen_out"][0])
+    x, chain, calls = spy_generation_step(cfg, 0)
+    assert torch.equal(calls[0]["gen_in"][0], x[0][:half]) and torch.equal(calls[0]["enc_in"][0], x[1][:half])
+    assert torch.equal(calls[1]["gen_in"][0], x[1][:half])
+
+
+def test_generation_joint_inputs_generated_keeps_real_sketch_and_stages(cfg):
+    half = cfg["generation"]["batch_size"] // 2
+    x, chain, calls = spy_generation_step(cfg, cfg["generation"]["steps_separate"], "generated")
+    assert torch.equal(calls[0]["gen_in"][0], x[0][:half])
+    assert torch.equal(calls[0]["enc_in"][0], x[1][:half]) and torch.equal(calls[1]["enc_in"][0], x[2][:half])
+    assert torch.equal(calls[1]["gen_in"][0], calls[0]["gen_out"][0])
+
+
+def test_generation_joint_inputs_rejects_unknown_value(cfg):
+    from accelerate import Accelerator
+
+    from artzoo.training.phases import GenerationPhase
+
+    pipe = WorkflowPipeline.from_config(["sketch", "flat", "detail"], image_size=SIZE, preset="tiny", discriminators=True)
+    bad = {**cfg, "generation": {**cfg["generation"], "joint_inputs": "real"}}
+    with pytest.raises(ArtzooError, match=r"joint_inputs must be one of \('inferred', 'generated'\), got 'real'"):
+        GenerationPhase(pipe, bad, Accelerator(cpu=True))

@@ -104,6 +104,9 @@ class InferencePhase(Phase):
         return logs
 
 
+JOINT_INPUTS = ("inferred", "generated")  # generation.joint_inputs: see GenerationPhase.step
+
+
 class GenerationPhase(Phase):
     """G_i, E_i: BicycleGAN (cVAE-GAN + cLR-GAN) + cycle consistency through the frozen I_i.
 
@@ -124,23 +127,39 @@ class GenerationPhase(Phase):
         self.discs = [m for t in ts for m in (t.discriminators["disc_encoded"], t.discriminators["disc_random"])]
         self.opt_g = self.adam("generation", parameters(self.gens))
         self.opt_d = self.adam("disc_generation", parameters(self.discs))
+        if c["joint_inputs"] not in JOINT_INPUTS:
+            raise ArtzooError(f"generation.joint_inputs must be one of {JOINT_INPUTS}, got {c['joint_inputs']!r}")
+
+    @torch.no_grad()
+    def infer(self, final: torch.Tensor) -> list[torch.Tensor]:
+        """x̂_1 … x̂_N: the frozen inference nets run backwards from the real final stage, as in
+        `WorkflowPipeline.decompose` (x̂_N is x_N itself)."""
+        stages = [final]
+        for t in reversed(self.pipe.transitions):
+            stages.insert(0, t.inference(stages[0]))
+        return stages
 
     def step(self, x: list[torch.Tensor], step: int) -> dict[str, float]:
         c = self.c
         joint = step >= self.steps_separate
         half = x[0].shape[0] // 2
         logs, g_loss, d_inputs = {}, 0.0, []
-        source = x[0]
+        # Joint, "inferred" (the reference's): train on what a decomposed picture gives at test time,
+        # the inferred sketch for G_0 and the inferred stages for the latent encoders.
+        inferred = self.infer(x[-1]) if joint and c["joint_inputs"] == "inferred" else None
+        source = x[0] if inferred is None else inferred[0]
         trainable(self.gens, True)
         trainable(self.discs, False)
         for i, t in enumerate(self.pipe.transitions):
             gen, enc = t.generator, t.latent_encoder
             d_enc, d_rand = t.discriminators["disc_encoded"], t.discriminators["disc_random"]
-            # Joint: stage i comes from the previous transition's (detached) outputs; targets stay real.
+            # Joint: stage i > 0 comes from the previous transition's (detached) outputs, as G_i gets
+            # G_{i-1}'s picture when a workflow is regenerated; targets stay real.
             inp = source if joint else x[i]
             target = x[i + 1]
-            # cVAE-GAN: z from the real next stage (reparameterised) must reconstruct it.
-            mu, logvar = enc(target[:half])
+            encoded = target if inferred is None else inferred[i + 1]
+            # cVAE-GAN: z from the next stage (reparameterised) must reconstruct the real one.
+            mu, logvar = enc(encoded[:half])
             z_enc = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
             fake_enc = gen(inp[:half], z=z_enc)
             # cLR-GAN: z ~ N(0, I) must be recoverable from the picture it made.
@@ -153,7 +172,8 @@ class GenerationPhase(Phase):
             frozen = {k: v.detach() for k, v in enc.named_parameters()}
             mu_rec, _ = functional_call(enc, frozen, (fake_rand,))
             # Cycle: the frozen inference net must take the output back to the input, so stage i+1
-            # adds only its own variation and keeps the content of stage i.
+            # adds only its own variation and keeps the content of stage i. The target is G_i's own
+            # input, real, inferred or generated alike; latent regression and KL only compare z's.
             fakes = torch.cat([fake_enc, fake_rand])
             cycle = F.l1_loss(t.inference(fakes), torch.cat([inp[:half], inp_rand]))
             terms = {
