@@ -395,3 +395,12 @@ def test_generation_joint_inputs_rejects_unknown_value(cfg):
     bad = {**cfg, "generation": {**cfg["generation"], "joint_inputs": "real"}}
     with pytest.raises(ArtzooError, match=r"joint_inputs must be one of \('inferred', 'generated'\), got 'real'"):
         GenerationPhase(pipe, bad, Accelerator(cpu=True))
+
+
+def test_prior_phase_encodes_at_most_max_pictures(cfg, trained_run, tmp_path):
+    published = export_pipeline(cfg, trained_run, tmp_path / "pub", full_precision=True)
+    capped = copy.deepcopy(cfg)
+    capped["prior"]["max_pictures"] = 4
+    assert train_phase(capped, "prior", tmp_path / "prior", init_from=str(published)) == 0
+    pipe = WorkflowPipeline.from_pretrained(export_pipeline(capped, tmp_path / "prior", tmp_path / "out"))
+    assert all(t.prior.bank_filled == 4 for t in pipe.transitions)  # of the 6 training pictures

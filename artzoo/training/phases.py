@@ -310,6 +310,7 @@ class PriorPhase(Phase):
         c = cfg["prior"]
         self.batch_size = c["batch_size"]
         self.total_steps = c["steps"]
+        self.max_pictures = c["max_pictures"]
         for t in pipe.transitions:
             if t.prior is None:  # a run (or warm start) from before this phase: add a fresh prior
                 config = PriorConfig(in_channels=t.generator.content_channels, nz=t.generator.config.nz,
@@ -327,8 +328,11 @@ class PriorPhase(Phase):
         from .loop import batch_of  # the loop imports this module
 
         per = [([], []) for _ in self.pipe.transitions]
-        for start in range(0, len(ds), 64):
-            x = [s.to(self.accelerator.device) for s in batch_of(ds, range(start, min(start + 64, len(ds))))]
+        # At most max_pictures, spread over the split: encoding is most of this phase's time on a CPU.
+        cap = self.max_pictures or len(ds)
+        pictures = torch.linspace(0, len(ds) - 1, min(cap, len(ds))).round().long().tolist()
+        for start in range(0, len(pictures), 64):
+            x = [s.to(self.accelerator.device) for s in batch_of(ds, pictures[start:start + 64])]
             for i, t in enumerate(self.pipe.transitions):
                 per[i][0].append(t.generator.encode_content(x[i])[0].half().cpu())
                 per[i][1].append(t.latent_encoder(x[i + 1])[0].cpu())
