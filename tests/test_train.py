@@ -404,3 +404,13 @@ def test_prior_phase_encodes_at_most_max_pictures(cfg, trained_run, tmp_path):
     assert train_phase(capped, "prior", tmp_path / "prior", init_from=str(published)) == 0
     pipe = WorkflowPipeline.from_pretrained(export_pipeline(capped, tmp_path / "prior", tmp_path / "out"))
     assert all(t.prior.bank_filled == 4 for t in pipe.transitions)  # of the 6 training pictures
+
+
+def test_training_rows_label_each_warm_start_on_its_runs_first_row():
+    from artzoo.training.export import training_rows
+
+    run = {"steps": 5, "minutes": 1.0, "batch_size": 9, "processes": 1, "hardware": ["cpu"]}
+    history = [{"from": None, "phases": {"generation": run}},
+               {"from": "pub", "phases": {"prior": run, "regularizer": run}}]  # logged prior first
+    rows = training_rows(history, ["generation", "regularizer", "prior"])
+    assert rows[1].startswith("| 2 (warm start from `pub`) | regularizer |") and rows[2].startswith("| 2 | prior |")

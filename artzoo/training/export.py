@@ -61,21 +61,26 @@ def training_history(run_dir: Path, summary: dict) -> list[dict]:
     return earlier + [this | {"from": record["from"]}]
 
 
-def model_card(cfg: dict, pipe: WorkflowPipeline, history: list[dict], phases_done: list[str]) -> str:
-    e = cfg["export"]
-    name = f"{cfg['name']} ({cfg['preset']} preset)" if cfg.get("preset") else cfg["name"]
+def training_rows(history: list[dict], phases_done: list[str]) -> list[str]:
+    """The card's training table rows: per run (oldest first) and phase (in phase order)."""
     rows = []
     for number, run in enumerate(history, 1):
-        for phase in ORDER:
-            s = run["phases"].get(phase)
-            if not s:
-                continue
+        phases = [p for p in ORDER if run["phases"].get(p)]
+        for phase in phases:
+            s = run["phases"][phase]
             unfinished = run is history[-1] and phase not in phases_done
             label = f"{phase} (unfinished: a snapshot)" if unfinished else phase
             batch = f"{s['batch_size']} × {s['processes']}" if "batch_size" in s else "?"
             minutes = f"{s['minutes']:.0f} min" if "minutes" in s else "?"
-            start = f" (warm start from `{run['from']}`)" if run["from"] and phase == next(iter(run["phases"])) else ""
+            start = f" (warm start from `{run['from']}`)" if run["from"] and phase == phases[0] else ""
             rows.append(f"| {number}{start} | {label} | {s['steps']} | {batch} | {minutes} | {'; '.join(s.get('hardware', ['?']))} |")
+    return rows
+
+
+def model_card(cfg: dict, pipe: WorkflowPipeline, history: list[dict], phases_done: list[str]) -> str:
+    e = cfg["export"]
+    name = f"{cfg['name']} ({cfg['preset']} preset)" if cfg.get("preset") else cfg["name"]
+    rows = training_rows(history, phases_done)
     total = sum(s.get("minutes", 0) for run in history for s in run["phases"].values())
     arrow = " → ".join(pipe.stages)
     reg = ("a learned AdaIN regulariser (Algorithm 2) is included: use `fit(..., regularizer=\"learned\")`"
