@@ -54,8 +54,8 @@ def evaluate_normals(pipe: WorkflowPipeline, data: Path, *, limit: int | None = 
         encoded = t.latent_encoder(y)[0]
         errors["encoded"].append(angular_error(t.generator(x, encoded), y)[:, None])
         for source in sources[1:]:
-            per_draw = [angular_error(t.generator(x, pipe.sample_z(seed + d, transition=k - 1, prior=source, condition=x)), y)
-                        for d in range(samples)]
+            draws = [pipe.sample_z(seed + d, transition=k - 1, prior=source, condition=x) for d in range(samples)]
+            per_draw = [angular_error(t.generator(x, z), y) for z in draws]
             errors[source].append(np.stack(per_draw, 1))
     rng = np.random.default_rng(seed)
     counts = resample_counts(n, bootstrap, rng)

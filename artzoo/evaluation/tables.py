@@ -97,9 +97,7 @@ def starting_decay(pipe: WorkflowPipeline) -> float:
     regs = [t.regularizer for t in pipe.transitions if t.regularizer is not None]
     if not regs:
         return 1e-3
-    w = [r.config.scale * torch.nn.functional.softplus(torch.tensor(r.config.init), beta=r.config.beta).item()
-         for r in regs]
-    return float(np.exp(np.mean(np.log(w))))
+    return float(np.exp(np.mean(np.log([r.starting_w for r in regs]))))
 
 
 def fit_arguments(pipe: WorkflowPipeline, method: dict) -> dict:

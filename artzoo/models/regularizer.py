@@ -36,8 +36,16 @@ class LearnedRegularizer(nn.Module):
         """The decay weights w (P,), always positive."""
         return self.config.scale * F.softplus(self.theta, beta=self.config.beta)
 
+    @property
+    def starting_w(self) -> float:
+        """w at θ's init, before meta-learning moved it (the same for every entry)."""
+        return self.config.scale * self._softplus_init()
+
     @torch.no_grad()
     def restart(self, w_init: float) -> None:
         """θ back to its init, with the scale set so that w starts at ``w_init`` everywhere."""
         self.theta.fill_(self.config.init)
-        self.config.scale = w_init / F.softplus(torch.tensor(self.config.init), beta=self.config.beta).item()
+        self.config.scale = w_init / self._softplus_init()
+
+    def _softplus_init(self) -> float:
+        return F.softplus(torch.tensor(self.config.init), beta=self.config.beta).item()
