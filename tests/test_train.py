@@ -332,6 +332,7 @@ def spy_generation_step(cfg, step: int, joint_inputs: str | None = None):
 
     if joint_inputs is not None:
         cfg = {**cfg, "generation": {**cfg["generation"], "joint_inputs": joint_inputs}}
+    cfg = {**cfg, "train": {**cfg["train"], "precision": "float32"}}  # pictures compared exactly below
     torch.manual_seed(0)
     pipe = WorkflowPipeline.from_config(["sketch", "flat", "detail"], image_size=SIZE, preset="tiny", discriminators=True)
     phase = GenerationPhase(pipe, cfg, Accelerator(cpu=True))
@@ -414,3 +415,78 @@ def test_training_rows_label_each_warm_start_on_its_runs_first_row():
                {"from": "pub", "phases": {"prior": run, "regularizer": run}}]  # logged prior first
     rows = training_rows(history, ["generation", "regularizer", "prior"])
     assert rows[1].startswith("| 2 (warm start from `pub`) | regularizer |") and rows[2].startswith("| 2 | prior |")
+
+
+@pytest.fixture
+def float64():
+    torch.set_default_dtype(torch.float64)  # the phase draws z in the default dtype
+    yield
+    torch.set_default_dtype(torch.float32)
+
+
+def test_generation_critics_learn_from_their_own_loss_only(cfg, float64):
+    """One critic pass serves both players: the critics' gradients must equal those of their hinge loss
+    on the real stages and the (detached) fakes, with nothing of the generators' loss in them, and the
+    frozen inference nets get no gradient at all."""
+    from accelerate import Accelerator
+
+    from artzoo.training.losses import hinge_d
+    from artzoo.training.phases import GenerationPhase, trainable
+
+    torch.manual_seed(0)
+    pipe = WorkflowPipeline.from_config(["sketch", "flat", "detail"], image_size=SIZE, preset="tiny",
+                                        discriminators=True)
+    phase = GenerationPhase(pipe, {**cfg, "train": {**cfg["train"], "precision": "float32"}}, Accelerator(cpu=True))
+    fakes = [[] for _ in pipe.transitions]
+    for t, rec in zip(pipe.transitions, fakes):
+        t.generator.register_forward_hook(lambda m, args, out, rec=rec: rec.append(out.detach().clone()))
+    seen = {}
+    for name, opt in (("d", phase.opt_d), ("g", phase.opt_g)):
+        opt.step = lambda name=name, opt=opt: seen.update(
+            {name: [p.grad.clone() for group in opt.param_groups for p in group["params"]]})
+    n, half = cfg["generation"]["batch_size"], cfg["generation"]["batch_size"] // 2
+    x = [torch.rand(n, c, SIZE, SIZE) * 2 - 1 for c in (1, 3, 3)]
+    phase.step(x, 0)
+
+    critics = [p for d in phase.discs for p in d.parameters()]
+    trainable(phase.discs, True)
+    loss = 0.0
+    for i, t in enumerate(pipe.transitions):
+        fake_enc, fake_rand = fakes[i]
+        loss = loss + hinge_d(t.discriminators["disc_encoded"](x[i + 1][:half]), t.discriminators["disc_encoded"](fake_enc))
+        loss = loss + hinge_d(t.discriminators["disc_random"](x[i + 1][half:]), t.discriminators["disc_random"](fake_rand))
+    expected = torch.autograd.grad(loss, critics)
+    assert len(seen["d"]) == len(expected)
+    for got, want in zip(seen["d"], expected):
+        torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-12)
+    assert all(torch.isfinite(g).all() for g in seen["g"])
+    assert all(p.grad is None for t in pipe.transitions for p in t.inference.parameters())
+
+
+def test_generation_in_bfloat16_trains_float32_weights(cfg):
+    from accelerate import Accelerator
+
+    from artzoo.training.phases import GenerationPhase
+
+    torch.manual_seed(0)
+    pipe = WorkflowPipeline.from_config(["sketch", "flat", "detail"], image_size=SIZE, preset="tiny", discriminators=True)
+    before = copy.deepcopy(pipe.state_dict())
+    bf16 = {**cfg, "train": {**cfg["train"], "precision": "bfloat16"}}
+    phase = GenerationPhase(pipe, bf16, Accelerator(cpu=True))
+    n = cfg["generation"]["batch_size"]
+    logs = phase.step([torch.rand(n, c, SIZE, SIZE) * 2 - 1 for c in (1, 3, 3)], 0)
+    assert np.isfinite(list(logs.values())).all()
+    after = pipe.state_dict()
+    assert all(v.dtype == torch.float32 for v in after.values())
+    assert not torch.equal(before["transitions.0.generator.head.weight"], after["transitions.0.generator.head.weight"])
+
+
+def test_training_precision_must_be_known(cfg):
+    from accelerate import Accelerator
+
+    from artzoo.training.phases import GenerationPhase
+
+    pipe = WorkflowPipeline.from_config(["sketch", "flat", "detail"], image_size=SIZE, preset="tiny", discriminators=True)
+    bad = {**cfg, "train": {**cfg["train"], "precision": "float16"}}
+    with pytest.raises(ArtzooError, match=r"train.precision must be one of \['float32', 'bfloat16', 'auto'\], got 'float16'"):
+        GenerationPhase(pipe, bad, Accelerator(cpu=True))

@@ -89,8 +89,9 @@ def build_demo(registry: PipelineRegistry | None = None) -> gr.Blocks:
     first = h.first_screen(name)
 
     with gr.Blocks(title="artzoo · artistic workflows", delete_cache=DELETE_CACHE) as demo:
-        gr.Markdown("# artzoo: artistic workflows\nSketch → flat colours → detail, one stage at a time, after "
-                    "Tseng et al., *Modeling Artistic Workflows for Image Generation and Editing* (ECCV 2020).")
+        gr.Markdown("# artzoo: artistic workflows\nA picture made the way an artist works, one stage at a time "
+                    "(each pipeline's stages are listed under its name), after Tseng et al., *Modeling Artistic "
+                    "Workflows for Image Generation and Editing* (ECCV 2020).")
         pipeline = gr.Dropdown(choices=[(registry.label(n), n) for n in registry.names], value=name,
                                label="Pipeline (name · stages · model size)", interactive=len(registry.names) > 1)
         about = gr.Markdown(registry.describe(name))

@@ -129,7 +129,8 @@ class _Recorder:
             self.log = open(run_dir / "log.jsonl", "a")
             self.write({"event": "start", "phase": phase, "step": start, "time": time.time(),
                         "processes": accelerator.num_processes, "batch_size": cfg[phase]["batch_size"],
-                        "hardware": hardware()})
+                        "hardware": hardware() + (f", {cfg['train']['precision']} autocast"
+                                                  if phase == "generation" and cfg["train"]["precision"] != "float32" else "")})
 
     def write(self, record: dict, flush: bool = False) -> None:
         if self.main:
@@ -198,6 +199,7 @@ def train_phase(cfg: dict, phase_name: str, run_dir: str | Path, *, resume: bool
         start = state["step"]
     total = phase.total_steps
     seconds = state["train_seconds"].get(phase_name, 0.0)
+    cfg = {**cfg, "train": {**tcfg, "precision": phase.precision}}  # "auto" resolved, for config.json
     record = _Recorder(run_dir, cfg, phase_name, pipe, phase.optimizers, state, fixed, accelerator, start, total)
     stop = StopFlag()
     world, rank = accelerator.num_processes, accelerator.process_index

@@ -29,6 +29,29 @@ def parameters(modules) -> list[nn.Parameter]:
     return [p for m in modules for p in m.parameters()]
 
 
+def critic_halves(disc, real: torch.Tensor, fake: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """A multi-scale critic's outputs for real and fake pictures, from one pass over both."""
+    out = [o.float() for o in disc(torch.cat([real, fake]))]  # hinge means in float32 under autocast
+    return [o[:len(real)] for o in out], [o[len(real):] for o in out]
+
+
+PRECISIONS = {"float32": torch.float32, "bfloat16": torch.bfloat16}  # train.precision, or "auto"
+
+
+def native_bfloat16(device: torch.device) -> bool:
+    """Whether this device multiplies in bfloat16 natively: a GPU that does, or a CPU with AVX512-BF16 or
+    AMX (oneDNN's bf16 kernels; on other CPUs they are emulated and slower than float32)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    if device.type != "cpu":
+        return False
+    try:
+        flags = next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split()
+    except (OSError, StopIteration):
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 class Phase:
     """Shared plumbing: Adam optimisers and data-parallel gradient averaging."""
 
@@ -40,6 +63,17 @@ class Phase:
         self.cfg = cfg
         self.accelerator = accelerator
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        precision = cfg["train"]["precision"]
+        if precision == "auto":
+            precision = "bfloat16" if native_bfloat16(accelerator.device) else "float32"
+        if precision not in PRECISIONS:
+            raise ArtzooError(f"train.precision must be one of {[*PRECISIONS, 'auto']}, got {precision!r}")
+        self.precision = precision
+        self.dtype = PRECISIONS[precision]
+
+    def autocast(self):
+        """Forward passes in the configured precision (autocast: matrix products in bfloat16 where asked)."""
+        return torch.autocast(self.accelerator.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32)
 
     def adam(self, name: str, params, lr: float | None = None) -> torch.optim.Optimizer:
         opt = torch.optim.Adam(params, lr=lr or self.cfg["train"]["lr"], betas=tuple(self.cfg["train"]["betas"]))
@@ -47,9 +81,14 @@ class Phase:
         return opt
 
     def update(self, opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
-        """Backward, average gradients over processes (each saw different samples), step."""
+        self.backward(opt, loss)
+        opt.step()
+
+    def backward(self, opt: torch.optim.Optimizer, loss: torch.Tensor, retain_graph: bool = False) -> None:
+        """Gradients of ``loss`` for ``opt``'s parameters only (no time spent on other networks' weights,
+        frozen or not), averaged over processes (each saw different samples)."""
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward(inputs=[p for group in opt.param_groups for p in group["params"]], retain_graph=retain_graph)
         if self.accelerator.num_processes > 1:
             grads = [p.grad for group in opt.param_groups for p in group["params"] if p.grad is not None]
             flat = self.accelerator.reduce(torch.cat([g.flatten() for g in grads]), reduction="mean")
@@ -57,7 +96,6 @@ class Phase:
             for g in grads:
                 g.copy_(flat[offset:offset + g.numel()].view_as(g))
                 offset += g.numel()
-        opt.step()
 
 
 class InferencePhase(Phase):
@@ -140,16 +178,27 @@ class GenerationPhase(Phase):
         return stages
 
     def step(self, x: list[torch.Tensor], step: int) -> dict[str, float]:
+        logs = {}
+        trainable(self.gens + self.discs, True)
+        with self.autocast():
+            g_loss, d_loss = self.losses(x, step >= self.steps_separate, logs)
+        # Both gradients before either step: a step changes the critics' weights the graph still needs.
+        self.backward(self.opt_d, d_loss, retain_graph=True)
+        self.backward(self.opt_g, g_loss)
+        self.opt_d.step()
+        self.opt_g.step()
+        trainable(self.gens + self.discs, False)
+        return logs
+
+    def losses(self, x: list[torch.Tensor], joint: bool, logs: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """The generators' and the critics' losses over every transition (each term logged into ``logs``)."""
         c = self.c
-        joint = step >= self.steps_separate
         half = x[0].shape[0] // 2
-        logs, g_loss, d_inputs = {}, 0.0, []
+        g_loss, d_loss = 0.0, 0.0
         # Joint, "inferred" (the reference's): train on what a decomposed picture gives at test time,
         # the inferred sketch for G_0 and the inferred stages for the latent encoders.
         inferred = self.infer(x[-1]) if joint and c["joint_inputs"] == "inferred" else None
         source = x[0] if inferred is None else inferred[0]
-        trainable(self.gens, True)
-        trainable(self.discs, False)
         for i, t in enumerate(self.pipe.transitions):
             gen, enc = t.generator, t.latent_encoder
             d_enc, d_rand = t.discriminators["disc_encoded"], t.discriminators["disc_random"]
@@ -176,9 +225,14 @@ class GenerationPhase(Phase):
             # input, real, inferred or generated alike; latent regression and KL only compare z's.
             fakes = torch.cat([fake_enc, fake_rand])
             cycle = F.l1_loss(t.inference(fakes), torch.cat([inp[:half], inp_rand]))
+            # One critic pass over real and fake together serves both players: the generator's hinge
+            # reads its fake half, the critic's hinge both halves (what a second pass over detached fakes
+            # would give, as the critic is updated only after this step).
+            real_e, fake_e = critic_halves(d_enc, target[:half], fake_enc)
+            real_r, fake_r = critic_halves(d_rand, target[half:], fake_rand)
             terms = {
-                "adv_enc": hinge_g(d_enc(fake_enc)),
-                "adv_rand": hinge_g(d_rand(fake_rand)),
+                "adv_enc": hinge_g(fake_e),
+                "adv_rand": hinge_g(fake_r),
                 "l1": F.l1_loss(fake_enc, target[:half]),
                 "kl": kl_normal(mu, logvar),
                 "latent": F.l1_loss(mu_rec, z_rand),
@@ -191,20 +245,12 @@ class GenerationPhase(Phase):
                 terms["ms"] = mode_seeking(fake_rand[:q], fake_rand[q:], z_rand[:q], z_rand[q:])
                 weights["ms"] = c["mode_seeking_weight"]
             g_loss = g_loss + sum(weights[k] * v for k, v in terms.items())
-            logs.update({f"G{i}/{k}": v.item() for k, v in terms.items()})
-            d_inputs.append((i, d_enc, target[:half], fake_enc.detach(), d_rand, target[half:], fake_rand.detach()))
-            source = fakes.detach()
-        self.update(self.opt_g, g_loss)
-        trainable(self.gens, False)
-        trainable(self.discs, True)
-        d_loss = 0.0
-        for i, d_enc, real_enc, fake_enc, d_rand, real_rand, fake_rand in d_inputs:
-            de, dr = hinge_d(d_enc(real_enc), d_enc(fake_enc)), hinge_d(d_rand(real_rand), d_rand(fake_rand))
+            de, dr = hinge_d(real_e, fake_e), hinge_d(real_r, fake_r)
             d_loss = d_loss + de + dr
+            logs.update({f"G{i}/{k}": v.item() for k, v in terms.items()})
             logs[f"G{i}/d_enc"], logs[f"G{i}/d_rand"] = de.item(), dr.item()
-        self.update(self.opt_d, d_loss)
-        trainable(self.discs, False)
-        return logs
+            source = fakes.detach()
+        return g_loss, d_loss
 
 
 class RegularizerPhase(Phase):
