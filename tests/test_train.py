@@ -490,3 +490,22 @@ def test_training_precision_must_be_known(cfg):
     bad = {**cfg, "train": {**cfg["train"], "precision": "float16"}}
     with pytest.raises(ArtzooError, match=r"train.precision must be one of \['float32', 'bfloat16', 'auto'\], got 'float16'"):
         GenerationPhase(pipe, bad, Accelerator(cpu=True))
+
+
+def test_prior_step_clips_a_gradient_blow_up(cfg):
+    """Codes far outside the mixture give a huge gradient: the step clips it to prior.max_grad_norm
+    (Adam would otherwise jump ~16 learning rates at once and then all but stop) and logs its norm."""
+    from accelerate import Accelerator
+
+    from artzoo.training.phases import PriorPhase, parameters
+
+    pipe = WorkflowPipeline.from_config(["sketch", "flat", "detail"], image_size=SIZE, preset="tiny")
+    phase = PriorPhase(pipe, {**cfg, "prior": {**cfg["prior"], "max_grad_norm": 0.5}}, Accelerator(cpu=True))
+    x = [torch.rand(4, c, SIZE, SIZE) * 2 - 1 for c in (1, 3, 3)]
+    phase.cache = [(t.generator.encode_content(x[i])[0].detach(), 1e3 * torch.randn(4, 8))
+                   for i, t in enumerate(pipe.transitions)]
+    stepped = []
+    phase.opt.step = lambda: stepped.append(torch.linalg.vector_norm(
+        torch.stack([torch.linalg.vector_norm(p.grad) for p in parameters(phase.priors) if p.grad is not None])))
+    logs = phase.step(torch.arange(4), 0)
+    assert logs["P/grad_norm"] > 100 and stepped and float(stepped[0]) <= 0.5 + 1e-4

@@ -357,6 +357,7 @@ class PriorPhase(Phase):
         self.batch_size = c["batch_size"]
         self.total_steps = c["steps"]
         self.max_pictures = c["max_pictures"]
+        self.max_grad_norm = c["max_grad_norm"]
         for t in pipe.transitions:
             if t.prior is None:  # a run (or warm start) from before this phase: add a fresh prior
                 config = PriorConfig(in_channels=t.generator.content_channels, nz=t.generator.config.nz,
@@ -400,7 +401,10 @@ class PriorPhase(Phase):
             nll = t.prior.nll(features[idx].to(dev).float(), codes[idx].to(dev)).mean()
             loss = loss + nll
             logs[f"P{i}/nll"] = nll.item()
-        self.update(self.opt, loss)
+        self.backward(self.opt, loss)
+        # A guard, not a regulariser: one bad batch once sent chairs' prior from NLL −2 to +2000.
+        logs["P/grad_norm"] = torch.nn.utils.clip_grad_norm_(parameters(self.priors), self.max_grad_norm).item()
+        self.opt.step()
         trainable(self.priors, False)
         return logs
 
