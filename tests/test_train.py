@@ -299,6 +299,12 @@ def test_accelerate_launch_data_parallel(config_path, tmp_path):
     assert records[0]["processes"] == 2
     assert [r["step"] for r in records if "event" not in r] == [1, 2, 3]  # only the main process logs
     WorkflowPipeline.from_pretrained(run / "checkpoints/inference-final/pipeline")
+    # The regulariser's calibration joins both processes' measurements (a reduce every process must reach).
+    cmd[cmd.index("inference")] = "regularizer"
+    done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    first = next(r for r in log_records(run) if r.get("phase") == "regularizer" and "event" not in r)
+    assert first["R0/w_init"] > 0 and first["R1/w_init"] > 0
 
 
 def test_regularizer_step_survives_adain_entries_without_gradient(cfg):

@@ -294,6 +294,9 @@ class RegularizerPhase(Phase):
         for i, t in enumerate(self.pipe.transitions):
             fit_loss, adain = self.objective(t, x, i, slice(None))
             w_init = fitting.balanced_decay(fit_loss, torch.zeros_like(adain))
+            if self.accelerator.num_processes > 1:  # each measured its own batch; θ must start equal everywhere
+                measured = torch.tensor(w_init, device=self.accelerator.device)
+                w_init = self.accelerator.reduce(measured, reduction="mean").item()
             t.regularizer.restart(w_init)
             logs[f"R{i}/w_init"] = w_init
         self.opt_theta.state.clear()  # Adam's moments belonged to the old θ
