@@ -12,7 +12,7 @@ SIZE = 32
 
 
 def _cfg(perceptual_weight: float) -> dict:
-    return {"train": {"lr": 2e-4, "betas": [0.5, 0.999]},
+    return {"train": {"lr": 2e-4, "betas": [0.5, 0.999], "precision": "float32"},
             "regularizer": {"batch_size": 2, "outer_steps": 1, "inner_steps": 6, "inner_lr": 0.1, "lr": 1e-3,
                             "adv_weight": 1.0, "perceptual_weight": perceptual_weight, "calibrate": False}}
 
