@@ -128,6 +128,17 @@ def test_phases_log_finite_losses_and_samples(trained_run):
     assert sorted(p.name for p in (trained_run / "samples").glob("*.png"))[-1] == "regularizer-0000002.png"
 
 
+
+def test_each_step_logs_the_training_time_left(trained_run):
+    """A run says when it will end: steps left × this command's pace, down to 0 at the phase's last step."""
+    for phase, total in (("inference", 3), ("generation", 3), ("regularizer", 2)):
+        records = [r for r in log_records(trained_run) if r.get("phase") == phase and "event" not in r]
+        left = [r["left_s"] for r in records]
+        assert left[-1] == 0 and all(a >= 0 for a in left)
+        pace = sum(r["dt"] for r in records[:1])
+        assert left[0] == pytest.approx((total - 1) * pace, rel=0.01, abs=0.1)
+
+
 def test_regularizer_changes_w_and_keeps_it_positive(cfg, trained_run):
     before = WorkflowPipeline.from_pretrained(trained_run / "checkpoints/generation-final/pipeline")
     after = WorkflowPipeline.from_pretrained(trained_run / "checkpoints/regularizer-final/pipeline")
@@ -515,3 +526,11 @@ def test_prior_step_clips_a_gradient_blow_up(cfg):
         torch.stack([torch.linalg.vector_norm(p.grad) for p in parameters(phase.priors) if p.grad is not None])))
     logs = phase.step(torch.arange(4), 0)
     assert logs["P/grad_norm"] > 100 and stepped and float(stepped[0]) <= 0.5 + 1e-4
+
+
+def test_time_budget_ends_a_phase_as_complete_and_counts_in_the_time_left(cfg, tmp_path):
+    capped = {**cfg, "inference": {**cfg["inference"], "minutes": 1e-6}}
+    assert train_phase(capped, "inference", tmp_path / "run") == 0
+    records = [r for r in log_records(tmp_path / "run") if "event" not in r]
+    assert [r["step"] for r in records] == [1] and records[0]["left_s"] == 0  # 3 steps asked, the budget said 1
+    assert "inference" in json.loads((latest_checkpoint(tmp_path / "run") / "state.json").read_text())["phases_done"]

@@ -208,6 +208,7 @@ def train_phase(cfg: dict, phase_name: str, run_dir: str | Path, *, resume: bool
     stopped = 0
     budget = cfg[phase_name].get("minutes", 0) * 60  # wall-clock cap: the phase ends early, as complete
     n = start
+    run_seconds = 0.0  # this command's steps only: its pace predicts the rest
     for step in range(start, total):
         t0 = time.perf_counter()
         # Reseed every step from (seed, phase, step, process): resuming needs no saved RNG state.
@@ -219,14 +220,20 @@ def train_phase(cfg: dict, phase_name: str, run_dir: str | Path, *, resume: bool
         losses = phase.step(x, step)
         dt = time.perf_counter() - t0
         seconds += dt
+        run_seconds += dt
         img_s = phase.batch_size * world / dt
         rate = img_s if rate is None else 0.9 * rate + 0.1 * img_s
         n = step + 1
-        record.write({"phase": phase_name, "step": n, "dt": round(dt, 4), "img_s": round(img_s, 2), **losses},
-                     flush=n % tcfg["log_every"] == 0)
+        # Training seconds left: the remaining steps at this command's pace, or the time budget, if sooner.
+        left = (total - n) * run_seconds / (n - start)
+        if budget:
+            left = max(0.0, min(left, budget - seconds))
+        record.write({"phase": phase_name, "step": n, "dt": round(dt, 4), "img_s": round(img_s, 2),
+                      "left_s": round(left, 1), **losses}, flush=n % tcfg["log_every"] == 0)
         if n % tcfg["log_every"] == 0:
             shown = {k: f"{v:.3f}" for k, v in losses.items() if k.endswith(("l1", "recon", "w_mean"))}
-            bar.set_postfix(shown | {"img/s": f"{rate:.1f}"}, refresh=False)
+            ends = time.strftime("%H:%M", time.localtime(time.time() + left))
+            bar.set_postfix(shown | {"img/s": f"{rate:.1f}", "ends": ends}, refresh=False)
         bar.update(1)
         if not all(map(torch.isfinite, map(torch.tensor, losses.values()))):
             raise ArtzooError(f"{phase_name} step {n}: non-finite loss {losses}")
