@@ -1,10 +1,18 @@
 """Shared fixtures: a tiny randomly initialised pipeline and simple test pictures."""
 
+import atexit
 import os
+import shutil
+import tempfile
 
 # Tests never reach the Hub: huggingface_hub must answer from its cache or fail fast.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+# The in-process app servers get this session's own Gradio cache (as app.py's do), set before Gradio is
+# imported: two suites on one machine must not share, or sweep, the common /tmp/gradio.
+if "GRADIO_TEMP_DIR" not in os.environ:
+    os.environ["GRADIO_TEMP_DIR"] = tempfile.mkdtemp(prefix="artzoo-tests-gradio-")
+    atexit.register(shutil.rmtree, os.environ["GRADIO_TEMP_DIR"], ignore_errors=True)
 
 import numpy as np
 import pytest
