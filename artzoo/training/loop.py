@@ -22,7 +22,7 @@ from tqdm import tqdm
 from ..errors import ArtzooError
 from ..pipeline import WorkflowPipeline
 from .checkpoint import latest_checkpoint, load_optimizers, read_state, save_checkpoint
-from .phases import PHASES
+from .phases import PHASES, cpu_info
 from .samples import sample_grid
 
 ORDER = ("inference", "generation", "regularizer", "prior")
@@ -35,11 +35,7 @@ INIT_RECORD = "init.json"  # in a warm-started run folder: the source pipeline a
 def hardware() -> str:
     if torch.cuda.is_available():
         return f"{torch.cuda.get_device_name()}, torch {torch.__version__}"
-    model = platform.machine()
-    try:
-        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    model = cpu_info("model name") or platform.machine()
     return f"{model}, {torch.get_num_threads()} torch threads ({os.cpu_count()} CPUs visible), torch {torch.__version__}"
 
 

@@ -45,11 +45,16 @@ def native_bfloat16(device: torch.device) -> bool:
         return torch.cuda.is_bf16_supported(including_emulation=False)
     if device.type != "cpu":
         return False
-    try:
-        flags = next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split()
-    except (OSError, StopIteration):
-        return False
+    flags = (cpu_info("flags") or "").split()
     return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def cpu_info(field: str) -> str | None:
+    """A field of /proc/cpuinfo's first processor ("model name", "flags"); None where there is none."""
+    try:
+        return next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith(field))
+    except (OSError, StopIteration):
+        return None
 
 
 class Phase:
