@@ -262,6 +262,54 @@ def test_resume_gives_the_same_weights(cfg, tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_generation_ends_on_its_best_held_out_snapshot(cfg, tmp_path, monkeypatch):
+    """The phase's final weights are its best check's: here a check made worse at every call, so the best
+    are the weights the phase started from, restored after training moved away from them."""
+    from artzoo.training import holdout, loop
+
+    class Worsening(holdout.HoldoutCheck):
+        calls = 0
+
+        def __call__(self, pipe):
+            scores = super().__call__(pipe)
+            Worsening.calls += 1
+            return {**scores, holdout.SCORE: scores[holdout.SCORE] + 1000 * Worsening.calls}
+
+    monkeypatch.setattr(loop, "HoldoutCheck", Worsening)
+    c = {**cfg, "generation": {**cfg["generation"], "holdout_every": 2}}
+    ds = open_dataset(c, "train")
+    start = build_pipeline(c, list(ds.stages), list(ds.channels)).state_dict()  # the run builds the same
+    run = tmp_path / "run"
+    assert train_phase(c, "generation", run) == 0
+    events = [r for r in log_records(run) if r.get("event") in ("holdout", "kept")]
+    assert [(r["event"], r["step"]) for r in events] == [("holdout", 0), ("holdout", 2), ("holdout", 3), ("kept", 0)]
+    assert [r["best"] for r in events[:3]] == [True, False, False]
+    final = final_weights(run)
+    assert all(torch.equal(start[k], final[k]) for k in start)
+    plain = {**c, "generation": {**c["generation"], "holdout_every": 0}}
+    assert train_phase(plain, "generation", tmp_path / "plain") == 0
+    moved = final_weights(tmp_path / "plain")
+    assert not all(torch.equal(start[k], moved[k]) for k in start)  # without the checks, the last step's
+
+
+def test_holdout_check_scores_the_weights_alone(cfg):
+    """Fixed pictures and z: the same weights score the same, changed weights differently."""
+    from artzoo.training.holdout import SCORE, HoldoutCheck
+    from artzoo.training.loop import batch_of
+
+    test = open_dataset(cfg, "test")
+    check = HoldoutCheck(batch_of(test, range(len(test))), seed=0)
+    ds = open_dataset(cfg, "train")
+    pipe = build_pipeline(cfg, list(ds.stages), list(ds.channels)).train()
+    a, b = check(pipe), check(pipe)
+    assert a == b and set(a) == {"H0/fd", "H1/fd", SCORE} and pipe.training
+    assert a[SCORE] == pytest.approx((a["H0/fd"] + a["H1/fd"]) / 2) and all(v >= 0 for v in a.values())
+    with torch.no_grad():
+        pipe.transitions[1].generator.head.bias += 0.5
+    c = check(pipe)
+    assert c["H0/fd"] == a["H0/fd"] and c["H1/fd"] != a["H1/fd"]
+
+
 def test_phase_all_trains_every_phase_in_one_command_and_skips_finished_ones(config_path, tmp_path):
     run = tmp_path / "run"
     cmd = [sys.executable, str(REPO / "train/train.py"), "--config", str(config_path), "--preset", "", "--phase", "all",
@@ -340,7 +388,8 @@ def test_regularizer_step_survives_adain_entries_without_gradient(cfg):
 def spy_generation_step(cfg, step: int, joint_inputs: str | None = None):
     """One generation step on random stages with hooks on every generator and latent encoder: returns
     the batch, the inference nets' chain from its final stage (before the step), and per transition
-    the generator's inputs and outputs and the encoder's inputs, in call order."""
+    the generator's inputs and outputs (both branches in one call: the encoded-z half first) and the
+    encoder's inputs, in call order."""
     from accelerate import Accelerator
 
     from artzoo.training.phases import GenerationPhase
@@ -358,20 +407,26 @@ def spy_generation_step(cfg, step: int, joint_inputs: str | None = None):
         for t in reversed(pipe.transitions):
             chain.insert(0, t.inference(chain[0]))
     calls = [{"gen_in": [], "gen_out": [], "enc_in": []} for _ in pipe.transitions]
-    def spy(rec):  # hooks must return None: a forward hook's return value replaces the output
-        def on_gen(module, args, out):
-            rec["gen_in"].append(args[0].detach().clone())
-            rec["gen_out"].append(out.detach().clone())
+    def spy(gen, rec):  # the step runs the generator's halves (content, then decode), not its forward
+        encode, decode = gen.encode_content, gen.decode
 
-        def on_enc(module, args):
+        def on_encode(x):
+            rec["gen_in"].append(x.detach().clone())
+            return encode(x)
+
+        def on_decode(content, adain):
+            out = decode(content, adain)
+            rec["gen_out"].append(out.detach().clone())
+            return out
+
+        def on_enc(module, args):  # hooks must return None: a pre-hook's return value replaces the input
             rec["enc_in"].append(args[0].detach().clone())
 
-        return on_gen, on_enc
+        gen.encode_content, gen.decode = on_encode, on_decode
+        return on_enc
 
     for t, rec in zip(pipe.transitions, calls):
-        on_gen, on_enc = spy(rec)
-        t.generator.register_forward_hook(on_gen)
-        t.latent_encoder.register_forward_pre_hook(on_enc)
+        t.latent_encoder.register_forward_pre_hook(spy(t.generator, rec))
     logs = phase.step(x, step)
     assert np.isfinite(list(logs.values())).all()
     return x, chain, calls
@@ -385,21 +440,21 @@ def test_generation_joint_step_trains_on_inferred_stages(cfg):
     half = cfg["generation"]["batch_size"] // 2
     x, chain, calls = spy_generation_step(cfg, cfg["generation"]["steps_separate"])
     assert not torch.equal(chain[0], x[0]) and not torch.equal(chain[1], x[1])
-    assert torch.equal(calls[0]["gen_in"][0], chain[0][:half])
+    assert torch.equal(calls[0]["gen_in"][0][:half], chain[0][:half])
     assert torch.equal(calls[0]["enc_in"][0], chain[1][:half])
     assert torch.equal(calls[1]["enc_in"][0], x[2][:half])  # x̂_N is the real final stage
-    assert torch.equal(calls[1]["gen_in"][0], calls[0]["gen_out"][0])
+    assert torch.equal(calls[1]["gen_in"][0][:half], calls[0]["gen_out"][0][:half])
     x, chain, calls = spy_generation_step(cfg, 0)
-    assert torch.equal(calls[0]["gen_in"][0], x[0][:half]) and torch.equal(calls[0]["enc_in"][0], x[1][:half])
-    assert torch.equal(calls[1]["gen_in"][0], x[1][:half])
+    assert torch.equal(calls[0]["gen_in"][0][:half], x[0][:half]) and torch.equal(calls[0]["enc_in"][0], x[1][:half])
+    assert torch.equal(calls[1]["gen_in"][0][:half], x[1][:half])
 
 
 def test_generation_joint_inputs_generated_keeps_real_sketch_and_stages(cfg):
     half = cfg["generation"]["batch_size"] // 2
     x, chain, calls = spy_generation_step(cfg, cfg["generation"]["steps_separate"], "generated")
-    assert torch.equal(calls[0]["gen_in"][0], x[0][:half])
+    assert torch.equal(calls[0]["gen_in"][0][:half], x[0][:half])
     assert torch.equal(calls[0]["enc_in"][0], x[1][:half]) and torch.equal(calls[1]["enc_in"][0], x[2][:half])
-    assert torch.equal(calls[1]["gen_in"][0], calls[0]["gen_out"][0])
+    assert torch.equal(calls[1]["gen_in"][0][:half], calls[0]["gen_out"][0][:half])
 
 
 def test_generation_joint_inputs_rejects_unknown_value(cfg):
@@ -452,9 +507,17 @@ def test_generation_critics_learn_from_their_own_loss_only(cfg, float64):
     pipe = WorkflowPipeline.from_config(["sketch", "flat", "detail"], image_size=SIZE, preset="tiny",
                                         discriminators=True)
     phase = GenerationPhase(pipe, {**cfg, "train": {**cfg["train"], "precision": "float32"}}, Accelerator(cpu=True))
-    fakes = [[] for _ in pipe.transitions]
-    for t, rec in zip(pipe.transitions, fakes):
-        t.generator.register_forward_hook(lambda m, args, out, rec=rec: rec.append(out.detach().clone()))
+    fakes = []  # per transition: both branches' pictures from one generator pass, encoded-z half first
+
+    def recording(decode):
+        def wrapped(*args):
+            out = decode(*args)
+            fakes.append(out.detach().clone())
+            return out
+        return wrapped
+
+    for t in pipe.transitions:
+        t.generator.decode = recording(t.generator.decode)
     seen = {}
     for name, opt in (("d", phase.opt_d), ("g", phase.opt_g)):
         opt.step = lambda name=name, opt=opt: seen.update(
@@ -467,7 +530,7 @@ def test_generation_critics_learn_from_their_own_loss_only(cfg, float64):
     trainable(phase.discs, True)
     loss = 0.0
     for i, t in enumerate(pipe.transitions):
-        fake_enc, fake_rand = fakes[i]
+        fake_enc, fake_rand = fakes[i][:half], fakes[i][half:]
         loss = loss + hinge_d(t.discriminators["disc_encoded"](x[i + 1][:half]), t.discriminators["disc_encoded"](fake_enc))
         loss = loss + hinge_d(t.discriminators["disc_random"](x[i + 1][half:]), t.discriminators["disc_random"](fake_rand))
     expected = torch.autograd.grad(loss, critics)

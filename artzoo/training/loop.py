@@ -22,6 +22,7 @@ from tqdm import tqdm
 from ..errors import ArtzooError
 from ..pipeline import WorkflowPipeline
 from .checkpoint import latest_checkpoint, load_optimizers, read_state, save_checkpoint
+from .holdout import SCORE, HoldoutCheck
 from .phases import PHASES, cpu_info
 from .samples import sample_grid
 
@@ -30,6 +31,7 @@ ORDER = ("inference", "generation", "regularizer", "prior")
 NEEDS = {"inference": (), "generation": ("inference",), "regularizer": ("inference", "generation"),
          "prior": ("generation",)}
 INIT_RECORD = "init.json"  # in a warm-started run folder: the source pipeline and its training info
+KEPT = {f"{p}-{kind}" for p in ORDER for kind in ("final", "best")}  # checkpoints that outlive newer ones
 
 
 def hardware() -> str:
@@ -139,7 +141,7 @@ class _Recorder:
             s = {"phase": self.phase, "step": step, "total_steps": self.total,
                  "train_seconds": {**self.state["train_seconds"], self.phase: seconds},
                  "phases_done": self.state["phases_done"] + ([self.phase] if done else []), "hardware": hardware()}
-            save_checkpoint(self.run_dir, self.pipe, self.optimizers, s, keep={f"{p}-final" for p in ORDER})
+            save_checkpoint(self.run_dir, self.pipe, self.optimizers, s, keep=KEPT)
             if done:  # kept for exports and warm starts after later phases move on
                 root = self.run_dir / "checkpoints"
                 tmp = root / f".{self.phase}-final.tmp"
@@ -149,6 +151,41 @@ class _Recorder:
                 tmp.rename(root / f"{self.phase}-final")
             self.log.flush()
         self.accelerator.wait_for_everyone()
+
+    @property
+    def best_dir(self) -> Path:
+        return self.run_dir / "checkpoints" / f"{self.phase}-best"
+
+    def best_score(self) -> float | None:
+        """The best held-out score so far in this run's phase (None before the first check)."""
+        state = self.best_dir / "state.json"
+        return json.loads(state.read_text())[SCORE] if state.exists() else None
+
+    def holdout(self, check: HoldoutCheck, step: int) -> None:
+        """Score the weights on held-out pictures; a better score than the best so far makes them the best
+        snapshot (weights only, written atomically). Main process; the others wait."""
+        if self.main:
+            scores = check(self.pipe)
+            best = self.best_score()
+            improved = best is None or scores[SCORE] < best
+            self.write({"event": "holdout", "phase": self.phase, "step": step, **scores, "best": improved}, flush=True)
+            if improved:
+                tmp = self.best_dir.with_name(f".{self.best_dir.name}.tmp")
+                shutil.rmtree(tmp, ignore_errors=True)
+                self.pipe.save_pretrained(tmp / "pipeline")
+                (tmp / "state.json").write_text(json.dumps({"step": step, **scores}, indent=1) + "\n")
+                shutil.rmtree(self.best_dir, ignore_errors=True)
+                tmp.rename(self.best_dir)
+        self.accelerator.wait_for_everyone()
+
+    def restore_best(self) -> int | None:
+        """Load the best snapshot's weights into the pipeline (every process); the step it was taken at."""
+        self.accelerator.wait_for_everyone()
+        if not (self.best_dir / "state.json").exists():
+            return None
+        best = WorkflowPipeline.from_pretrained(self.best_dir / "pipeline").to(self.accelerator.device)
+        self.pipe.load_state_dict(best.state_dict())
+        return json.loads((self.best_dir / "state.json").read_text())["step"]
 
     def samples(self, step: int) -> None:
         if self.main:
@@ -196,8 +233,18 @@ def train_phase(cfg: dict, phase_name: str, run_dir: str | Path, *, resume: bool
     total = phase.total_steps
     seconds = state["train_seconds"].get(phase_name, 0.0)
     cfg = {**cfg, "train": {**tcfg, "precision": phase.precision}}  # "auto" resolved, for config.json
+    stop = StopFlag()  # from here on a signal waits for the end of a step (or of a held-out check)
     record = _Recorder(run_dir, cfg, phase_name, pipe, phase.optimizers, state, fixed, accelerator, start, total)
-    stop = StopFlag()
+    check, every = None, cfg[phase_name].get("holdout_every", 0) if phase_name == "generation" else 0
+    if every:
+        test = open_dataset(cfg, "test")
+        n_check = min(cfg[phase_name]["holdout_pictures"], len(test))
+        if n_check < 2:
+            raise ArtzooError(f"generation.holdout_every needs at least 2 test pictures (holdout_pictures = "
+                              f"{cfg[phase_name]['holdout_pictures']}, the test split has {len(test)})")
+        check = HoldoutCheck(batch_of(test, torch.linspace(0, len(test) - 1, n_check).round().long()), tcfg["seed"])
+        if record.best_score() is None:  # the starting weights are the first candidate
+            record.holdout(check, start)
     world, rank = accelerator.num_processes, accelerator.process_index
     bar = tqdm(total=total, initial=start, desc=phase_name, disable=not accelerator.is_main_process, dynamic_ncols=True)
     rate = None
@@ -240,6 +287,8 @@ def train_phase(cfg: dict, phase_name: str, run_dir: str | Path, *, resume: bool
             break
         if n % tcfg["sample_every"] == 0:
             record.samples(n)
+        if check is not None and n % every == 0:
+            record.holdout(check, n)
         if flag or n % tcfg["checkpoint_every"] == 0:
             record.checkpoint(n, seconds, done=False)
         if flag:
@@ -249,6 +298,11 @@ def train_phase(cfg: dict, phase_name: str, run_dir: str | Path, *, resume: bool
     if not stopped:
         if n < total:
             accelerator.print(f"{phase_name}: time budget reached after {n} of {total} steps")
+        if check is not None:
+            record.holdout(check, n)  # the last step leaves the loop before its check
+            kept = record.restore_best()
+            record.write({"event": "kept", "phase": phase_name, "step": kept})
+            accelerator.print(f"{phase_name}: ends on its best held-out snapshot, from step {kept}")
         record.samples(n)
         record.checkpoint(n, seconds, done=True)
         accelerator.print(f"{phase_name}: done, {seconds / 60:.1f} min of training")

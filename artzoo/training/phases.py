@@ -195,6 +195,17 @@ class GenerationPhase(Phase):
         trainable(self.gens + self.discs, False)
         return logs
 
+    @staticmethod
+    def generate_branches(gen, inp_enc, inp_rand, pairs: bool, z_enc, z_rand) -> tuple[torch.Tensor, torch.Tensor]:
+        """G(inp_enc, z_enc) and G(inp_rand, z_rand) from one pass; ``pairs``: inp_rand's halves are equal."""
+        distinct = inp_rand[: len(inp_rand) // 2] if pairs else inp_rand
+        h, skips = gen.encode_content(torch.cat([inp_enc, distinct]))
+        if pairs:  # the random branch's two halves share their content
+            n = len(inp_enc)
+            h, *skips = (torch.cat([f[:n], f[n:].repeat(2, 1, 1, 1)]) for f in [h, *skips])
+        fakes = gen.decode((h, skips), gen.adain_params(torch.cat([z_enc, z_rand])))
+        return fakes[: len(inp_enc)], fakes[len(inp_enc):]
+
     def losses(self, x: list[torch.Tensor], joint: bool, logs: dict) -> tuple[torch.Tensor, torch.Tensor]:
         """The generators' and the critics' losses over every transition (each term logged into ``logs``)."""
         c = self.c
@@ -215,13 +226,15 @@ class GenerationPhase(Phase):
             # cVAE-GAN: z from the next stage (reparameterised) must reconstruct the real one.
             mu, logvar = enc(encoded[:half])
             z_enc = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
-            fake_enc = gen(inp[:half], z=z_enc)
             # cLR-GAN: z ~ N(0, I) must be recoverable from the picture it made.
             inp_rand = inp[half:]
-            if c["mode_seeking_weight"] > 0:
+            pairs = c["mode_seeking_weight"] > 0
+            if pairs:
                 inp_rand = inp_rand[: len(inp_rand) // 2].repeat(2, 1, 1, 1)
             z_rand = torch.randn(len(inp_rand), mu.shape[1], device=mu.device)
-            fake_rand = gen(inp_rand, z=z_rand)
+            # Both branches in one generator pass (its norms are per picture, so this is exact), each
+            # distinct input's content encoded once.
+            fake_enc, fake_rand = self.generate_branches(gen, inp[:half], inp_rand, pairs, z_enc, z_rand)
             # The encoder is not updated by latent regression: run it with detached weights.
             frozen = {k: v.detach() for k, v in enc.named_parameters()}
             mu_rec, _ = functional_call(enc, frozen, (fake_rand,))
