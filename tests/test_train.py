@@ -286,6 +286,8 @@ def test_generation_ends_on_its_best_held_out_snapshot(cfg, tmp_path, monkeypatc
     assert [r["best"] for r in events[:3]] == [True, False, False]
     final = final_weights(run)
     assert all(torch.equal(start[k], final[k]) for k in start)
+    card = (export_pipeline(c, run, tmp_path / "export") / "README.md").read_text()
+    assert "| generation (weights of step 0, its best held-out check) | 3 |" in card
     plain = {**c, "generation": {**c["generation"], "holdout_every": 0}}
     assert train_phase(plain, "generation", tmp_path / "plain") == 0
     moved = final_weights(tmp_path / "plain")

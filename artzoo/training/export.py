@@ -19,7 +19,8 @@ from .samples import sample_grid, stage_grid
 
 
 def training_summary(run_dir: Path) -> dict[str, dict]:
-    """Per phase, from the run's log.jsonl: steps reached, seconds spent in steps, hardware, processes."""
+    """Per phase, from the run's log.jsonl: steps reached, seconds spent in steps, hardware, processes,
+    and the step whose weights it ended on when that was a best held-out snapshot."""
     summary: dict[str, dict] = {}
     log = Path(run_dir) / "log.jsonl"
     if not log.exists():
@@ -34,6 +35,8 @@ def training_summary(run_dir: Path) -> dict[str, dict]:
             s["hardware"].add(rec["hardware"])
             s["processes"] = rec["processes"]
             s["batch_size"] = rec.get("batch_size")
+        elif rec.get("event") == "kept":  # the phase ended on its best held-out snapshot (training/holdout.py)
+            s["kept_step"] = rec["step"]
         elif "dt" in rec:  # steps redone after a kill count too: they were computed
             s["steps"] = max(s["steps"], rec["step"])
             s["seconds"] += rec["dt"]
@@ -50,6 +53,7 @@ def training_history(run_dir: Path, summary: dict) -> list[dict]:
     this = {"from": None, "phases": {
         phase: {"steps": s["steps"], "minutes": round(s["seconds"] / 60, 1), "batch_size": s["batch_size"],
                 "processes": s["processes"], "hardware": s["hardware"]}
+               | ({"kept_step": s["kept_step"]} if s.get("kept_step") is not None else {})
         for phase, s in summary.items() if s["steps"]}}
     init = Path(run_dir) / INIT_RECORD
     if not init.exists():
@@ -70,6 +74,8 @@ def training_rows(history: list[dict], phases_done: list[str]) -> list[str]:
             s = run["phases"][phase]
             unfinished = run is history[-1] and phase not in phases_done
             label = f"{phase} (unfinished: a snapshot)" if unfinished else phase
+            if s.get("kept_step") is not None and s["kept_step"] != s["steps"]:
+                label += f" (weights of step {s['kept_step']}, its best held-out check)"
             batch = f"{s['batch_size']} × {s['processes']}" if "batch_size" in s else "?"
             minutes = f"{s['minutes']:.0f} min" if "minutes" in s else "?"
             start = f" (warm start from `{run['from']}`)" if run["from"] and phase == phases[0] else ""
