@@ -13,7 +13,7 @@ from ..images import check_render_kinds
 from ..evaluation import METRICS_MARKER
 from ..pipeline import WorkflowPipeline
 from .checkpoint import latest_checkpoint, read_state
-from .loop import INIT_RECORD, ORDER, batch_of, open_dataset
+from .loop import INIT_RECORD, ORDER, batch_of, inherited_phases, open_dataset
 from .samples import sample_grid, stage_grid
 
 
@@ -179,12 +179,7 @@ def export_pipeline(cfg: dict, run_dir: str | Path, out: str | Path, *, from_pha
             raise ArtzooError(f"{run_dir} has no checkpoint to export")
     state = read_state(ckpt)
     pipe = WorkflowPipeline.from_pretrained(ckpt / "pipeline")
-    # Phases finished here, or in the pipeline this run was warm-started from when it was trained on the
-    # same data (its weights were kept; a transfer from another data set inherits no learned θ or prior).
-    init = run_dir / INIT_RECORD
-    source = (json.loads(init.read_text()).get("info") or {}) if init.exists() else {}
-    inherited = source.get("phases", []) if source.get("name") == cfg["name"] else []
-    done = [p for p in ORDER if p in state["phases_done"] or p in inherited]
+    done = [p for p in ORDER if p in state["phases_done"] or p in inherited_phases(run_dir, cfg)]
     for t in pipe.transitions:  # an untrained θ or prior would pass for a learned one: leave them out
         if "regularizer" not in done:
             t.regularizer = None

@@ -78,6 +78,14 @@ def build_pipeline(cfg: dict, stages: list[str], channels: list[int], init_from:
     return pipe
 
 
+def inherited_phases(run_dir: Path, cfg: dict) -> list[str]:
+    """Phases finished in the pipeline this run was warm-started from, when it was trained on the same
+    data (its weights were kept; a transfer from another data set inherits no learned θ or prior)."""
+    init = Path(run_dir) / INIT_RECORD
+    source = (json.loads(init.read_text()).get("info") or {}) if init.exists() else {}
+    return source.get("phases", []) if source.get("name") == cfg["name"] else []
+
+
 def batch_of(ds, indices) -> list[torch.Tensor]:
     return [torch.stack(s) for s in zip(*(ds[int(i)] for i in indices))]
 
@@ -215,7 +223,7 @@ def train_phase(cfg: dict, phase_name: str, run_dir: str | Path, *, resume: bool
     ds = open_dataset(cfg, "train")
     fixed = batch_of(open_dataset(cfg, "test"), range(tcfg["sample_rows"]))
     pipe, state, ckpt = _open_run(cfg, run_dir, ds, init_from, accelerator.is_main_process)
-    missing = [p for p in NEEDS[phase_name] if p not in state["phases_done"]]
+    missing = [p for p in NEEDS[phase_name] if p not in state["phases_done"] + inherited_phases(run_dir, cfg)]
     if missing and not init_from:
         accelerator.print(f"warning: phase(s) {missing} not run in {run_dir}; {phase_name} starts from their current weights")
     if phase_name in state["phases_done"]:
