@@ -358,6 +358,12 @@ def test_accelerate_launch_data_parallel(config_path, tmp_path):
     assert records[0]["processes"] == 2
     assert [r["step"] for r in records if "event" not in r] == [1, 2, 3]  # only the main process logs
     WorkflowPipeline.from_pretrained(run / "checkpoints/inference-final/pipeline")
+    # Held-out checks run on the main process while the other waits; both end on the best weights.
+    done = subprocess.run([*cmd[:cmd.index("inference")], "generation", *cmd[cmd.index("inference") + 1:], "--set",
+                           "generation.holdout_every=1"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    events = [r["event"] for r in log_records(run) if r.get("phase") == "generation" and "event" in r]
+    assert events == ["start", "holdout", "holdout", "holdout", "holdout", "kept", "end"]
     # The regulariser's calibration joins both processes' measurements (a reduce every process must reach).
     cmd[cmd.index("inference")] = "regularizer"
     done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
