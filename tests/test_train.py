@@ -294,6 +294,28 @@ def test_generation_ends_on_its_best_held_out_snapshot(cfg, tmp_path, monkeypatc
     assert not all(torch.equal(start[k], moved[k]) for k in start)  # without the checks, the last step's
 
 
+def test_holdout_check_reads_the_test_splits_last_pictures(cfg, tmp_path, monkeypatch):
+    """Evaluations take the test split's first pictures, the check its last ones: no picture both selects a
+    snapshot and judges it (when the split has room for both)."""
+    from artzoo.training import holdout, loop
+
+    write_dataset(tmp_path / "data", n_train=4, n_test=5)
+    seen = []
+
+    class Recording(holdout.HoldoutCheck):
+        def __init__(self, pictures, seed):
+            seen.append(pictures)
+            super().__init__(pictures, seed)
+
+    monkeypatch.setattr(loop, "HoldoutCheck", Recording)
+    c = {**cfg, "data": {**cfg["data"], "root": str(tmp_path / "data")},
+         "generation": {**cfg["generation"], "holdout_pictures": 2, "steps_separate": 1, "steps_joint": 0}}
+    assert train_phase(c, "generation", tmp_path / "run") == 0
+    test = open_dataset(c, "test")
+    for stage, pictures in enumerate(seen[0]):
+        assert torch.equal(pictures, torch.stack([test[3][stage], test[4][stage]]))
+
+
 def test_holdout_check_scores_the_weights_alone(cfg):
     """Fixed pictures and z: the same weights score the same, changed weights differently."""
     from artzoo.training.holdout import SCORE, HoldoutCheck

@@ -250,7 +250,9 @@ def train_phase(cfg: dict, phase_name: str, run_dir: str | Path, *, resume: bool
         if n_check < 2:
             raise ArtzooError(f"generation.holdout_every needs at least 2 test pictures (holdout_pictures = "
                               f"{cfg[phase_name]['holdout_pictures']}, the test split has {len(test)})")
-        check = HoldoutCheck(batch_of(test, torch.linspace(0, len(test) - 1, n_check).round().long()), tcfg["seed"])
+        # The split's last pictures: evaluations take the first ones, so a selected snapshot is not judged
+        # on the pictures that selected it (when the split has room for both; there is no validation split).
+        check = HoldoutCheck(batch_of(test, range(len(test) - n_check, len(test))), tcfg["seed"])
         if record.best_score() is None:  # the starting weights are the first candidate
             record.holdout(check, start)
     world, rank = accelerator.num_processes, accelerator.process_index
