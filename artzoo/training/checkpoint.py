@@ -68,6 +68,16 @@ def save_checkpoint(run_dir: Path, pipe: WorkflowPipeline, optimizers: dict, sta
     return final
 
 
+def replace_folder(dest: Path, fill) -> None:
+    """Write a folder through ``fill(tmp)`` in a temp folder beside ``dest``, then swap it in: a kill
+    leaves the previous ``dest`` (or none) and at most a stray temp folder, never a half-written one."""
+    tmp = dest.with_name(f".{dest.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    fill(tmp)
+    shutil.rmtree(dest, ignore_errors=True)
+    tmp.rename(dest)
+
+
 def latest_checkpoint(run_dir: Path) -> Path | None:
     marker = Path(run_dir) / "checkpoints" / "latest"
     return marker.parent / marker.read_text().strip() if marker.exists() else None

@@ -179,7 +179,8 @@ def export_pipeline(cfg: dict, run_dir: str | Path, out: str | Path, *, from_pha
             raise ArtzooError(f"{run_dir} has no checkpoint to export")
     state = read_state(ckpt)
     pipe = WorkflowPipeline.from_pretrained(ckpt / "pipeline")
-    done = [p for p in ORDER if p in state["phases_done"] or p in inherited_phases(run_dir, cfg)]
+    inherited = inherited_phases(run_dir, cfg)
+    done = [p for p in ORDER if p in state["phases_done"] or p in inherited]
     for t in pipe.transitions:  # an untrained θ or prior would pass for a learned one: leave them out
         if "regularizer" not in done:
             t.regularizer = None

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from ..errors import ArtzooError
 from ..pipeline import WorkflowPipeline
-from .checkpoint import latest_checkpoint, load_optimizers, read_state, save_checkpoint
+from .checkpoint import latest_checkpoint, load_optimizers, read_state, replace_folder, save_checkpoint
 from .holdout import SCORE, HoldoutCheck
 from .phases import PHASES, cpu_info
 from .samples import sample_grid
@@ -152,11 +152,7 @@ class _Recorder:
             save_checkpoint(self.run_dir, self.pipe, self.optimizers, s, keep=KEPT)
             if done:  # kept for exports and warm starts after later phases move on
                 root = self.run_dir / "checkpoints"
-                tmp = root / f".{self.phase}-final.tmp"
-                shutil.rmtree(tmp, ignore_errors=True)
-                shutil.copytree(root / f"{self.phase}-{step:07d}", tmp)
-                shutil.rmtree(root / f"{self.phase}-final", ignore_errors=True)
-                tmp.rename(root / f"{self.phase}-final")
+                replace_folder(root / f"{self.phase}-final", lambda tmp: shutil.copytree(root / f"{self.phase}-{step:07d}", tmp))
             self.log.flush()
         self.accelerator.wait_for_everyone()
 
@@ -178,12 +174,11 @@ class _Recorder:
             improved = best is None or scores[SCORE] < best
             self.write({"event": "holdout", "phase": self.phase, "step": step, **scores, "best": improved}, flush=True)
             if improved:
-                tmp = self.best_dir.with_name(f".{self.best_dir.name}.tmp")
-                shutil.rmtree(tmp, ignore_errors=True)
-                self.pipe.save_pretrained(tmp / "pipeline")
-                (tmp / "state.json").write_text(json.dumps({"step": step, **scores}, indent=1) + "\n")
-                shutil.rmtree(self.best_dir, ignore_errors=True)
-                tmp.rename(self.best_dir)
+                def fill(tmp: Path) -> None:
+                    self.pipe.save_pretrained(tmp / "pipeline")
+                    (tmp / "state.json").write_text(json.dumps({"step": step, **scores}, indent=1) + "\n")
+
+                replace_folder(self.best_dir, fill)
         self.accelerator.wait_for_everyone()
 
     def restore_best(self) -> int | None:
