@@ -153,7 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def prior(p):
         p.add_argument("--prior", choices=PRIORS, help="where sampled latents come from: normal (N(0, I), the "
-                       "paper's), bank or learned (default: learned when the pipeline has a prior, else normal)")
+                       "paper's), bank, learned or nearest (default: nearest when the pipeline's prior has keys, "
+                       "learned when it has a prior without them, else normal)")
 
     def outputs(p):
         p.add_argument("--original-size", action="store_true",

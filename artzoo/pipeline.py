@@ -27,7 +27,7 @@ from .models import (InferenceNet, LatentEncoder, LatentPrior, LearnedRegularize
                      PriorConfig, RegularizerConfig, StageGenerator)
 from .models.presets import DISCRIMINATORS, transition_configs
 
-PRIORS = ("normal", "bank", "learned")  # where sampled latents come from (see WorkflowPipeline.sample_z)
+PRIORS = ("normal", "bank", "learned", "nearest")  # where sampled latents come from (see WorkflowPipeline.sample_z)
 from .perceptual import PerceptualLoss, load_perceptual
 from .validation import check_workflow
 from .workflow import Workflow, stage_index
@@ -217,9 +217,11 @@ class WorkflowPipeline(nn.Module):
         """n latent codes for a transition, reproducible for a seed (drawn on the CPU, then moved).
 
         ``prior``: "normal" (the paper's N(0, I)), "bank" (codes of real training pictures, stored with
-        the pipeline's prior), "learned" (p(z | the picture the transition starts from): plausible
-        colours for this drawing; needs ``condition``), or None: the best the pipeline has, learned when
-        it has a prior and a condition is given, bank when it has a prior, else normal.
+        the pipeline's prior), "learned" (the mixture p(z | the picture the transition starts from):
+        plausible colours for this drawing), "nearest" (codes of the training pictures whose drawings
+        are most like this one: real palettes of similar drawings, more varied than learned's) — these
+        two need ``condition`` —, or None: the best the pipeline has for a condition, nearest (learned
+        for priors stored without keys), bank without a condition, normal without a prior.
         ``condition``: the picture the transition starts from (any image input, or model tensors
         (B, C, S, S)); with it, n codes per picture (B·n in all, picture by picture), whatever the prior.
         """
@@ -227,7 +229,8 @@ class WorkflowPipeline(nn.Module):
             raise ArtzooError(f"transition must be 0..{len(self.transitions) - 1}, got {transition!r}")
         t = self.transitions[transition]
         if prior is None:
-            prior = "normal" if t.prior is None else "learned" if condition is not None else "bank"
+            prior = ("normal" if t.prior is None else "bank" if condition is None else
+                     "nearest" if t.prior.has_keys else "learned")
         if prior not in PRIORS:
             raise ArtzooError(f"prior must be one of {list(PRIORS)} (or None for the pipeline's best), got {prior!r}")
         gen = torch.Generator().manual_seed(random.randrange(2**63) if seed is None else int(seed))
@@ -243,10 +246,16 @@ class WorkflowPipeline(nn.Module):
                 raise ArtzooError("prior='bank': this pipeline's prior holds no encoded training latents")
             return t.prior.sample_bank(total, gen).to(self.device)
         if x is None:
-            raise ArtzooError("prior='learned' draws z for a picture: pass condition=<the picture the transition "
+            raise ArtzooError(f"prior={prior!r} draws z for a picture: pass condition=<the picture the transition "
                               f"starts from, a '{self.stages[transition]}' image>")
+        if prior == "nearest" and not t.prior.has_keys:
+            raise ArtzooError(f"prior='nearest': this pipeline's prior for '{self.stages[transition + 1]}' stores no "
+                              "keys of its training drawings (trained before them; rerun its prior phase); "
+                              "use prior='learned'")
         with torch.no_grad():
-            return t.prior.sample(t.generator.encode_content(x)[0], n, gen).to(self.device)
+            content = t.generator.encode_content(x)[0]
+            sample = t.prior.sample_nearest if prior == "nearest" else t.prior.sample
+            return sample(content, n, gen).to(self.device)
 
     @staticmethod
     def interpolate(z_a: torch.Tensor, z_b: torch.Tensor, t: float) -> torch.Tensor:

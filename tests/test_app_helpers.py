@@ -103,9 +103,16 @@ def test_examples_at_canvas_size_are_preferred(tmp_path):
 
 
 def test_the_status_says_where_candidates_latents_come_from():
+    import torch
+
     from artzoo import WorkflowPipeline
     from artzoo.app.handlers import prior_note
+    from artzoo.models import LatentPrior
 
     plain = WorkflowPipeline.from_config(["sketch", "flat", "detail"], image_size=32, preset="tiny")
     with_prior = WorkflowPipeline.from_config(["sketch", "flat", "detail"], image_size=32, preset="tiny", prior=True)
     assert "N(0, I)" in prior_note(plain) and "learned prior" in prior_note(with_prior)
+    for t in with_prior.transitions:
+        t.prior = LatentPrior(t.prior.config.replace(neighbours=2))
+        t.prior.index(torch.zeros(3, t.prior.config.nz), torch.ones(3, t.prior.config.hidden))
+    assert "most similar training drawings" in prior_note(with_prior)

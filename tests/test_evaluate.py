@@ -116,17 +116,45 @@ def test_evaluate_priors_measures_every_prior_the_pipeline_has(tiny_data):
     from artzoo import WorkflowPipeline
     from artzoo.evaluation import evaluate_priors, prior_markdown
 
+    from artzoo.models import LatentPrior
+
     pipe = WorkflowPipeline.from_config(["sketch", "rough", "detail"], image_size=32, preset="tiny", prior=True, seed=0)
     for t in pipe.transitions:
-        t.prior.remember(torch.randn(16, 8))
+        t.prior.index(torch.randn(16, 8))
+    assert list(evaluate_priors(pipe, tiny_data, limit=2, samples=2)["priors"]) == ["normal", "bank", "learned"]
+    for t in pipe.transitions:
+        t.prior = LatentPrior(t.prior.config.replace(neighbours=4))
+        t.prior.index(torch.randn(16, 8), torch.nn.functional.normalize(torch.randn(16, t.prior.config.hidden), dim=1))
     r = evaluate_priors(pipe, tiny_data, limit=3, samples=3)
-    assert list(r["priors"]) == ["normal", "bank", "learned"] and r["n_sketches"] == 3
+    assert list(r["priors"]) == ["normal", "bank", "learned", "nearest"] and r["n_sketches"] == 3
     for m in r["priors"].values():
         assert np.isfinite(list(m.values())).all() and m["diversity"] > 0
         assert m["colour_error_best"] <= m["colour_error_mean"]
-    assert "| learned p(z | sketch) |" in prior_markdown("tiny", r)
+    ref = r["real_nearest"]
+    assert ref["drawings"] == 3 and 0 < ref["colour_error_mean"] and np.isfinite(ref["colour_error_nearest"])
+    text = prior_markdown("tiny", r)
+    assert "| learned p(z | sketch) |" in text and "| codes of the nearest training drawings |" in text
+    assert f"training drawings nearest to each sketch score {ref['colour_error_mean']:.1f}" in text
     plain = WorkflowPipeline.from_config(["sketch", "rough", "detail"], image_size=32, preset="tiny", seed=0)
     assert list(evaluate_priors(plain, tiny_data, limit=2, samples=2)["priors"]) == ["normal"]
+
+
+def test_prior_figure_shows_each_prior_the_pipeline_has(tiny_data, tmp_path):
+    from artzoo.evaluation import prior_figure
+    from artzoo.models import LatentPrior
+
+    pipe = WorkflowPipeline.from_config(["sketch", "rough", "detail"], image_size=32, preset="tiny", prior=True, seed=0)
+    t = pipe.transitions[0]
+    t.prior = LatentPrior(t.prior.config.replace(neighbours=2))
+    t.prior.index(torch.randn(5, 8), torch.nn.functional.normalize(torch.randn(5, t.prior.config.hidden), dim=1))
+    width = lambda columns: columns * 96 + (columns - 1) * 2  # 96 px cells, 2 px apart
+    plain = WorkflowPipeline.from_config(["sketch", "rough", "detail"], image_size=32, preset="tiny", seed=0)
+    for p, priors in ((plain, 1), (pipe, 3)):  # normal; normal, learned, nearest
+        out = prior_figure(p, tiny_data, tmp_path / f"{priors}.png", rows=2, samples=3)
+        picture = Image.open(out)
+        assert picture.width == width(2 + 3 * priors)
+        cells = np.asarray(picture)[20:, :]
+        assert cells[:, width(2) + 2:].std() > 0  # sampled flats drawn, not left white
 
 
 # ---- intervals, paired comparisons, the edit protocol, old results files ---------------------------

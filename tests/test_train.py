@@ -83,6 +83,7 @@ inner_steps = 2
 batch_size = 4
 steps = 3
 bank_size = 8
+neighbours = 3
 [export]
 dataset = "synthetic boxes"
 render = ["sketch", "regions", "continuous"]
@@ -225,21 +226,35 @@ def test_prior_phase_learns_p_z_given_x_and_fills_its_bank(cfg, trained_run, tmp
     src = WorkflowPipeline.from_pretrained(published)
     assert pipe.render_kinds == ["sketch", "regions", "continuous"]
     for t, s in zip(pipe.transitions, src.transitions):
-        assert t.prior is not None and t.prior.bank_filled == 6  # the 6 training codes (a ring of 8)
+        assert t.prior is not None and t.prior.bank_filled == 6 and t.prior.has_keys  # the 6 training codes
         # Exported in fp16: the source's weights rounded, no more.
         assert t.regularizer is not None and torch.equal(t.regularizer.theta, s.regularizer.theta.half().float())
         assert torch.equal(t.generator.head.weight, s.generator.head.weight.half().float())
     sketch = Image.open(Path(cfg["data"]["root"]) / "test/sketch/000.png")
     learned = pipe.sample_z(5, 4, 0, prior="learned", condition=sketch)
-    assert learned.shape == (4, 8) and torch.equal(learned, pipe.sample_z(5, 4, 0, condition=sketch))
+    assert learned.shape == (4, 8) and torch.equal(learned, pipe.sample_z(5, 4, 0, prior="learned", condition=sketch))
     assert not torch.equal(learned, pipe.sample_z(5, 4, 0, prior="normal"))
     banked = pipe.sample_z(1, 3, 1, prior="bank")
     assert all(any(torch.allclose(z, b) for b in pipe.transitions[1].prior.bank) for z in banked)
+    # "nearest" (the default with a condition): codes of the 3 training drawings whose keys are most like
+    # this one's, each once; the keys are the trained head's, of the bank's own pictures.
+    prior = pipe.transitions[0].prior
+    nearest = pipe.sample_z(5, 3, 0, condition=sketch)
+    assert torch.equal(nearest, pipe.sample_z(5, 3, 0, prior="nearest", condition=sketch))
+    with torch.no_grad():
+        key = prior.key(pipe.transitions[0].generator.encode_content(pipe.load_image(sketch, 0)[0])[0])
+    top = (key @ prior.keys[:6].float().T)[0].topk(3).indices
+    assert sorted(int(next(j for j in range(6) if torch.equal(z, prior.bank[j]))) for z in nearest) == sorted(top.tolist())
+    ds = open_dataset(cfg, "train")
+    with torch.no_grad():
+        first = torch.stack([ds[j][0] for j in range(6)])
+        keys = prior.key(pipe.transitions[0].generator.encode_content(first)[0])
+    cosine = (keys * prior.keys[:6].float()).sum(1)
+    assert (cosine > 0.9).all()  # the same drawings (the run's float32 weights, and random flips in training)
     # A later run warm-started from it (e.g. to retrain the regulariser) keeps its prior and its w's
     # calibrated scale (a config value, not a weight).
     pipe.transitions[0].regularizer.restart(3e-6)
     pipe.save_pretrained(tmp_path / "calibrated")
-    ds = open_dataset(cfg, "train")
     warm = build_pipeline(cfg, list(ds.stages), list(ds.channels), init_from=str(tmp_path / "calibrated"))
     for t, s in zip(warm.transitions, pipe.transitions):
         assert torch.equal(t.prior.bank, s.prior.bank) and t.regularizer.config == s.regularizer.config
@@ -505,6 +520,30 @@ def test_prior_phase_encodes_at_most_max_pictures(cfg, trained_run, tmp_path):
     assert train_phase(capped, "prior", tmp_path / "prior", init_from=str(published)) == 0
     pipe = WorkflowPipeline.from_pretrained(export_pipeline(capped, tmp_path / "prior", tmp_path / "out"))
     assert all(t.prior.bank_filled == 4 for t in pipe.transitions)  # of the 6 training pictures
+
+
+def test_prior_phase_of_no_steps_gives_an_older_prior_keys_and_keeps_its_weights(cfg, trained_run, tmp_path):
+    """A prior exported before keys existed (neighbours = 0) still loads (the default falls back to
+    "learned", "nearest" says why it can't); a 0-step prior phase warm-started from it indexes the
+    training drawings under the same weights."""
+    published = export_pipeline(cfg, trained_run, tmp_path / "pub", full_precision=True)
+    old = copy.deepcopy(cfg)
+    old["prior"].update(neighbours=0)
+    assert train_phase(old, "prior", tmp_path / "old", init_from=str(published)) == 0
+    before = WorkflowPipeline.from_pretrained(export_pipeline(old, tmp_path / "old", tmp_path / "old-pub"))
+    assert "keys" not in before.transitions[0].prior.state_dict()
+    sketch = Image.open(Path(cfg["data"]["root"]) / "test/sketch/000.png")
+    assert torch.equal(before.sample_z(2, 3, 0, condition=sketch), before.sample_z(2, 3, 0, prior="learned", condition=sketch))
+    with pytest.raises(ArtzooError, match="stores no keys.*rerun its prior phase"):
+        before.sample_z(2, 3, 0, prior="nearest", condition=sketch)
+    reindex = copy.deepcopy(cfg)
+    reindex["prior"].update(steps=0)
+    assert train_phase(reindex, "prior", tmp_path / "keys", init_from=str(tmp_path / "old-pub")) == 0
+    after = WorkflowPipeline.from_pretrained(export_pipeline(reindex, tmp_path / "keys", tmp_path / "keys-pub"))
+    for a, b in zip(after.transitions, before.transitions):
+        assert a.prior.has_keys and a.prior.config.neighbours == 3
+        assert all(torch.equal(a.prior.state_dict()[k], b.prior.state_dict()[k]) for k in b.prior.state_dict()
+                   if k.startswith(("body", "head")))
 
 
 def test_training_rows_label_each_warm_start_on_its_runs_first_row():

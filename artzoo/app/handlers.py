@@ -172,6 +172,8 @@ def example_editor(path: Path) -> dict:
 
 def prior_note(pipe: WorkflowPipeline) -> str:
     """Where the candidates' latents come from, in words."""
+    if all(t.prior is not None and t.prior.has_keys for t in pipe.transitions):
+        return "z from the palettes of the most similar training drawings, for plausible colours"
     if all(t.prior is not None for t in pipe.transitions):
         return "z from the learned prior p(z | the stage before), for plausible colours"
     return "z from N(0, I), as in the paper"
@@ -424,7 +426,7 @@ class Handlers:
         k = pipe.stage_index(stage)
         if k == 0:
             raise gr.Error(f"'{stage}' is the input stage: it has no latent to resample; paint on it instead")
-        # Drawn for the picture this stage is made from: the learned prior's palettes fit the drawing.
+        # Drawn for the picture this stage is made from: the prior's palettes fit the drawing.
         new = pipe.sample_z(int(seed), 1, k - 1, condition=s.current.images[k - 1])
         z = pipe.interpolate(s.base.z[k - 1], new, float(strength))
         s = dataclasses.replace(s, current=pipe.edit(s.current, k, z=z))

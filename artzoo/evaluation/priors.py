@@ -1,5 +1,6 @@
-"""Where sampled latents should come from: N(0, I) (the paper), the bank of encoded training latents, or
-the learned prior p(z | sketch), judged on held-out sketches against the artists' own flat colourings.
+"""Where sampled latents should come from: N(0, I) (the paper), the bank of encoded training latents, the
+learned prior p(z | sketch) or the codes of the most similar training drawings, judged on held-out
+sketches against the artists' own flat colourings.
 
 - conditional colour error: per sketch, the area-weighted CIE76 ΔE (Lab) between each line-bounded
   region's median colour in a sampled flat and in the artist's flat (regions inside the drawing); mean over the samples and best of
@@ -8,6 +9,10 @@ the learned prior p(z | sketch), judged on held-out sketches against the artists
 - diversity: mean pairwise L1 (pixels in [-1, 1]) between the samples of one sketch
 - the detail stage keeps the flat's colours: mean a*b* distance between each sampled flat and the detail
   drawn from it (its z from the same prior), over the drawing's pixels
+- a reference no sampler is held to: the artists' own flats of the training drawings nearest to each
+  held-out sketch (pixel L1 between sketches), scored like samples: how far a drawing decides its
+  colours (in fluent-emoji the coloured hearts, circles and squares share one drawing, and so do an
+  emoji's five skin tones, which the split keeps together).
 """
 
 from __future__ import annotations
@@ -23,9 +28,10 @@ from ..metrics import default_extractor, feature_stats, frechet_distance
 from ..pipeline import WorkflowPipeline
 from ..rendering.colour import rgb_to_lab
 from ..rendering.regions import border_labels
+from ..data.dataset import WorkflowDataset
 from .tables import load_stage
 
-PRIOR_CHOICES = ("normal", "bank", "learned")
+PRIOR_CHOICES = ("normal", "bank", "learned", "nearest")
 
 
 def _lab(x: torch.Tensor) -> np.ndarray:
@@ -69,7 +75,9 @@ def evaluate_priors(pipe: WorkflowPipeline, data: Path, *, limit: int | None = 1
     """The measures above per prior the pipeline offers, on the first ``limit`` held-out sketches."""
     extractor = extractor or default_extractor()
     has_prior = all(t.prior is not None for t in pipe.transitions)
-    priors = priors or tuple(p for p in PRIOR_CHOICES if p == "normal" or has_prior)
+    has_keys = has_prior and all(t.prior.has_keys for t in pipe.transitions)
+    offered = {"normal": True, "bank": has_prior, "learned": has_prior, "nearest": has_keys}
+    priors = priors or tuple(p for p in PRIOR_CHOICES if offered[p])
     sketches = load_stage(data, "test", 0, limit)
     flats = load_stage(data, "test", 1, limit)
     g0, g1 = pipe.transitions[0].generator, pipe.transitions[1].generator
@@ -82,6 +90,8 @@ def evaluate_priors(pipe: WorkflowPipeline, data: Path, *, limit: int | None = 1
     mu = pipe.transitions[0].latent_encoder(flats)[0]  # the bound: each artist's own flat, encoded
     bound = _lab(g0(sketches, z=mu))
     results["encoder_bound"] = float(np.mean([region_colour_error(r, b, a) for r, b, a in zip(regions, bound, artist)]))
+
+    results["real_nearest"] = real_nearest_flats(data, sketches, regions, artist, samples)
 
     for prior in priors:
         errors, best, div, drift, made = [], [], [], [], []
@@ -106,6 +116,19 @@ def evaluate_priors(pipe: WorkflowPipeline, data: Path, *, limit: int | None = 1
     return results
 
 
+def real_nearest_flats(data: Path, sketches: torch.Tensor, regions: list, artist: np.ndarray, n: int) -> dict:
+    """The colour error of the artists' flats of the ``n`` training drawings nearest to each sketch."""
+    train_sketches = load_stage(data, "train", 0, None)
+    near = torch.cdist(sketches.flatten(1), train_sketches.flatten(1), p=1).topk(n, largest=False).indices
+    flats = WorkflowDataset(data, "train")
+    errors = []
+    for reg, art, rows in zip(regions, artist, near):
+        labs = _lab(torch.stack([flats[int(j)][1] for j in rows]))
+        errors.append([region_colour_error(reg, lab, art) for lab in labs])
+    errors = np.array(errors)
+    return {"drawings": n, "colour_error_mean": float(errors.mean()), "colour_error_nearest": float(errors[:, 0].mean())}
+
+
 def prior_markdown(name: str, r: dict) -> str:
     lines = [f"### {name}: where sampled z come from", "",
              f"{r['n_sketches']} held-out sketches, {r['samples']} samples each; colour error = area-weighted ΔE "
@@ -115,18 +138,30 @@ def prior_markdown(name: str, r: dict) -> str:
              "| z from | colour error, mean ↓ | best of samples ↓ | FD ↓ | diversity | detail drift ↓ |",
              "|---|---|---|---|---|---|"]
     for prior, m in r["priors"].items():
-        label = {"normal": "N(0, I) (paper)", "bank": "bank of training codes", "learned": "learned p(z | sketch)"}[prior]
+        label = {"normal": "N(0, I) (paper)", "bank": "bank of training codes", "learned": "learned p(z | sketch)",
+                 "nearest": "codes of the nearest training drawings"}[prior]
         lines.append(f"| {label} | {m['colour_error_mean']:.1f} | {m['colour_error_best']:.1f} | {m['fd']:.3f} | "
                      f"{m['diversity']:.3f} | {m['detail_ab_drift']:.1f} |")
-    lines += ["", f"Bound (z = the encoder's code of the artist's own flat): colour error {r['encoder_bound']:.1f}.", ""]
+    lines += ["", f"Bound (z = the encoder's code of the artist's own flat): colour error {r['encoder_bound']:.1f}."]
+    if "real_nearest" in r:  # results files from before this reference lack it
+        ref = r["real_nearest"]
+        lines.append(f"Reference, no model: the artists' own flats of the {ref['drawings']} training drawings nearest to "
+                     f"each sketch score {ref['colour_error_mean']:.1f} (the nearest one alone "
+                     f"{ref['colour_error_nearest']:.1f}): how far a drawing decides its colours here.")
+    lines.append("")
     return "\n".join(lines)
 
 
 @torch.no_grad()
-def prior_figure(pipe: WorkflowPipeline, data: Path, out: Path, *, rows: int = 6, samples: int = 8, seed: int = 0,
-                 priors: tuple[str, ...] = ("normal", "learned")) -> Path:
-    """Per held-out sketch (row): the sketch, the artist's flat, then ``samples`` flats from each prior."""
+def prior_figure(pipe: WorkflowPipeline, data: Path, out: Path, *, rows: int = 6, samples: int = 6, seed: int = 0,
+                 priors: tuple[str, ...] | None = None) -> Path:
+    """Per held-out sketch (row): the sketch, the artist's flat, then ``samples`` flats from each prior
+    (default: N(0, I) and the conditional ones the pipeline has)."""
     from ..images import image_grid, to_pil
+
+    if priors is None:
+        t = pipe.transitions[0]
+        priors = ("normal",) + (() if t.prior is None else ("learned", "nearest") if t.prior.has_keys else ("learned",))
 
     sketches, flats = load_stage(data, "test", 0, rows), load_stage(data, "test", 1, rows)
     g0 = pipe.transitions[0].generator

@@ -308,6 +308,8 @@ def train_phase(cfg: dict, phase_name: str, run_dir: str | Path, *, resume: bool
             kept = record.restore_best()
             record.write({"event": "kept", "phase": phase_name, "step": kept})
             accelerator.print(f"{phase_name}: ends on its best held-out snapshot, from step {kept}")
+        if hasattr(phase, "finish"):  # work on the trained weights (the prior's bank and keys)
+            phase.finish(ds)
         record.samples(n)
         record.checkpoint(n, seconds, done=True)
         accelerator.print(f"{phase_name}: done, {seconds / 60:.1f} min of training")

@@ -367,7 +367,8 @@ class PriorPhase(Phase):
 
     Generator and encoder stay frozen, so their outputs for the training split are computed once (`draw`
     does it on its first call; features kept in float16) and each step only trains the small head: many
-    epochs in minutes on a CPU. The codes also fill the prior's bank (prior="bank").
+    epochs in minutes on a CPU. At the end (`finish`) the codes fill the prior's bank with the trained
+    head's keys of their drawings (prior="bank" and "nearest").
     """
 
     name = "prior"
@@ -382,8 +383,16 @@ class PriorPhase(Phase):
         for t in pipe.transitions:
             if t.prior is None:  # a run (or warm start) from before this phase: add a fresh prior
                 config = PriorConfig(in_channels=t.generator.content_channels, nz=t.generator.config.nz,
-                                     hidden=c["hidden"], components=c["components"], bank_size=c["bank_size"])
+                                     hidden=c["hidden"], components=c["components"], bank_size=c["bank_size"],
+                                     neighbours=c["neighbours"])
                 t.prior = LatentPrior(config).to(accelerator.device)
+            elif (t.prior.config.neighbours, t.prior.config.bank_size) != (c["neighbours"], c["bank_size"]):
+                # A prior from before keys (or with another bank): same weights, a new bank to fill.
+                old = t.prior
+                t.prior = LatentPrior(old.config.replace(neighbours=c["neighbours"], bank_size=c["bank_size"]))
+                t.prior.body.load_state_dict(old.body.state_dict())
+                t.prior.head.load_state_dict(old.head.state_dict())
+                t.prior.to(accelerator.device)
         self.priors = [t.prior for t in pipe.transitions]
         # Weight decay: a few thousand drawings, seen many times over, are easy to memorise.
         self.opt = torch.optim.AdamW(parameters(self.priors), lr=c["lr"], betas=tuple(cfg["train"]["betas"]),
@@ -405,8 +414,6 @@ class PriorPhase(Phase):
                 per[i][0].append(t.generator.encode_content(x[i])[0].half().cpu())
                 per[i][1].append(t.latent_encoder(x[i + 1])[0].cpu())
         self.cache = [(torch.cat(f), torch.cat(z)) for f, z in per]
-        for t, (_, z) in zip(self.pipe.transitions, self.cache):
-            t.prior.remember(z[torch.randperm(len(z))])
 
     def draw(self, ds) -> torch.Tensor:
         """The next batch: indices into the encoded training split (drawn from the loop's seeded RNG)."""
@@ -428,6 +435,18 @@ class PriorPhase(Phase):
         self.opt.step()
         trainable(self.priors, False)
         return logs
+
+    @torch.no_grad()
+    def finish(self, ds) -> None:
+        """The bank: every encoded training code, keyed by its drawing under the trained head."""
+        if self.cache is None:  # nothing left to train in this command (or a 0-step phase: re-indexing)
+            self._encode(ds)
+        dev = self.accelerator.device
+        for t, (features, codes) in zip(self.pipe.transitions, self.cache):
+            keys = None
+            if t.prior.config.neighbours:
+                keys = torch.cat([t.prior.key(f.to(dev).float()).cpu() for f in features.split(256)])
+            t.prior.index(codes, keys)
 
 
 PHASES = {p.name: p for p in (InferencePhase, GenerationPhase, RegularizerPhase, PriorPhase)}
