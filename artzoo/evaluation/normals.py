@@ -1,7 +1,8 @@
 """Does a generated normal map agree with the sketch's geometry? For pipelines with a "normal" stage
 (chairs): the mean angle between generated and true normals over the object's pixels, on held-out
 sketches, for each place z can come from (the latent encoder's code of the true normal map: the bound
-the generator allows; N(0, I), the paper's sampling; the learned prior when the pipeline has one).
+the generator allows; N(0, I), the paper's sampling; the learned prior and the nearest training drawings' codes
+when the pipeline has them).
 
 A normal-map stage stores camera-space unit normals as colours, n = 2·rgb − 1, which in the networks'
 [-1, 1] range is the tensor itself; the background is white.
@@ -47,7 +48,7 @@ def evaluate_normals(pipe: WorkflowPipeline, data: Path, *, limit: int | None = 
     t = pipe.transitions[k - 1]
     inputs, truth = load_stage(data, "test", k - 1, limit), load_stage(data, "test", k, limit)
     n = len(truth)
-    sources = ["encoded", "normal"] + (["learned"] if t.prior is not None else [])
+    sources = ["encoded", "normal"] + ([] if t.prior is None else ["learned", "nearest"] if t.prior.has_keys else ["learned"])
     errors = {s: [] for s in sources}
     for start in range(0, n, batch_size):
         x, y = inputs[start:start + batch_size], truth[start:start + batch_size]
@@ -72,7 +73,7 @@ def evaluate_normals(pipe: WorkflowPipeline, data: Path, *, limit: int | None = 
 
 def normals_markdown(name: str, r: dict) -> str:
     label = {"encoded": "z encoded from the true normal map (bound)", "normal": "z ~ N(0, I) (paper)",
-             "learned": "z from the learned prior p(z | sketch)"}
+             "learned": "z from the learned prior p(z | sketch)", "nearest": "z from the nearest training drawings' codes"}
     lines = [f"### {name}: normal maps against the true geometry", "",
              f"{r['n']} held-out sketches, {r['image_size']} px; angle between generated and true normals over the "
              f"object's pixels, in degrees; sampled sources: {r['samples']} draws per sketch (mean of the draws, "
