@@ -113,7 +113,7 @@ net I that goes back a stage; {reg}.
 ![generation by stages](stages.png)
 
 `stages.png`, generation by stages from held-out sketches: one sketch per row, then {cfg['train']['sample_z']}
-candidates (z as sampling draws it: the learned prior when there is one) for the {pipe.stages[1]} stage, then {cfg['train']['sample_z']} candidates for the next stage
+candidates (z as sampling draws it: from the prior when there is one) for the {pipe.stages[1]} stage, then {cfg['train']['sample_z']} candidates for the next stage
 from the first of them, and so on.
 
 ![samples](samples.png)
