@@ -257,6 +257,12 @@ class WorkflowPipeline(nn.Module):
             sample = t.prior.sample_nearest if prior == "nearest" else t.prior.sample
             return sample(content, n, gen).to(self.device)
 
+    def priors(self, transition: int = 0) -> tuple[str, ...]:
+        """What ``sample_z`` can draw from for a transition, in `PRIORS` order: normal always, bank and
+        learned with a prior, nearest with a prior that stores its training drawings' keys."""
+        p = self.transitions[transition].prior
+        return tuple(name for name in PRIORS if name == "normal" or p is not None and (name != "nearest" or p.has_keys))
+
     @staticmethod
     def interpolate(z_a: torch.Tensor, z_b: torch.Tensor, t: float) -> torch.Tensor:
         """Linear interpolation between two latent codes (t = 0 → z_a, 1 → z_b)."""

@@ -225,3 +225,17 @@ def test_edit_without_delta_is_the_papers_editing_protocol(tiny_pipeline, artwor
     g = tiny_pipeline.transitions[0].generator
     assert torch.allclose(plain.images[1], g(fitted.images[0], z=z), atol=1e-5)
     assert not torch.allclose(kept.images[1], plain.images[1])
+
+
+def test_priors_lists_what_sample_z_can_draw_from():
+    from artzoo.models import LatentPrior
+
+    plain = WorkflowPipeline.from_config(["sketch", "flat", "detail"], image_size=32, preset="tiny")
+    assert plain.priors(0) == ("normal",)
+    pipe = WorkflowPipeline.from_config(["sketch", "flat", "detail"], image_size=32, preset="tiny", prior=True)
+    assert pipe.priors(1) == ("normal", "bank", "learned")
+    t = pipe.transitions[1]
+    t.prior = LatentPrior(t.prior.config.replace(neighbours=2))
+    assert pipe.priors(1) == ("normal", "bank", "learned")  # keys not filled yet
+    t.prior.index(torch.zeros(3, t.prior.config.nz), torch.ones(3, t.prior.config.hidden))
+    assert pipe.priors(1) == ("normal", "bank", "learned", "nearest") and pipe.priors(0) == ("normal", "bank", "learned")

@@ -172,9 +172,10 @@ def example_editor(path: Path) -> dict:
 
 def prior_note(pipe: WorkflowPipeline) -> str:
     """Where the candidates' latents come from, in words."""
-    if all(t.prior is not None and t.prior.has_keys for t in pipe.transitions):
+    offered = [pipe.priors(i) for i in range(len(pipe.transitions))]
+    if all("nearest" in o for o in offered):
         return "z from the palettes of the most similar training drawings, for plausible colours"
-    if all(t.prior is not None for t in pipe.transitions):
+    if all("learned" in o for o in offered):
         return "z from the learned prior p(z | the stage before), for plausible colours"
     return "z from N(0, I), as in the paper"
 

@@ -48,7 +48,7 @@ def evaluate_normals(pipe: WorkflowPipeline, data: Path, *, limit: int | None = 
     t = pipe.transitions[k - 1]
     inputs, truth = load_stage(data, "test", k - 1, limit), load_stage(data, "test", k, limit)
     n = len(truth)
-    sources = ["encoded", "normal"] + ([] if t.prior is None else ["learned", "nearest"] if t.prior.has_keys else ["learned"])
+    sources = ["encoded"] + [p for p in pipe.priors(k - 1) if p != "bank"]
     errors = {s: [] for s in sources}
     for start in range(0, n, batch_size):
         x, y = inputs[start:start + batch_size], truth[start:start + batch_size]

@@ -31,9 +31,6 @@ from ..rendering.regions import border_labels
 from ..data.dataset import WorkflowDataset
 from .tables import load_stage
 
-PRIOR_CHOICES = ("normal", "bank", "learned", "nearest")
-
-
 def _lab(x: torch.Tensor) -> np.ndarray:
     """(B, 3, S, S) in [-1, 1] → Lab (B, S, S, 3)."""
     rgb = ((x.clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).cpu().numpy()
@@ -74,10 +71,7 @@ def evaluate_priors(pipe: WorkflowPipeline, data: Path, *, limit: int | None = 1
                     extractor=None, priors: tuple[str, ...] | None = None) -> dict:
     """The measures above per prior the pipeline offers, on the first ``limit`` held-out sketches."""
     extractor = extractor or default_extractor()
-    has_prior = all(t.prior is not None for t in pipe.transitions)
-    has_keys = has_prior and all(t.prior.has_keys for t in pipe.transitions)
-    offered = {"normal": True, "bank": has_prior, "learned": has_prior, "nearest": has_keys}
-    priors = priors or tuple(p for p in PRIOR_CHOICES if offered[p])
+    priors = priors or tuple(p for p in pipe.priors(0) if all(p in pipe.priors(i) for i in range(len(pipe.transitions))))
     sketches = load_stage(data, "test", 0, limit)
     flats = load_stage(data, "test", 1, limit)
     g0, g1 = pipe.transitions[0].generator, pipe.transitions[1].generator
@@ -160,8 +154,7 @@ def prior_figure(pipe: WorkflowPipeline, data: Path, out: Path, *, rows: int = 6
     from ..images import image_grid, to_pil
 
     if priors is None:
-        t = pipe.transitions[0]
-        priors = ("normal",) + (() if t.prior is None else ("learned", "nearest") if t.prior.has_keys else ("learned",))
+        priors = tuple(p for p in pipe.priors(0) if p != "bank")
 
     sketches, flats = load_stage(data, "test", 0, rows), load_stage(data, "test", 1, rows)
     g0 = pipe.transitions[0].generator
