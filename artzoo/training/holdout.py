@@ -13,6 +13,8 @@ make two snapshots' scores differ by the weights only.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import torch
 
 from ..metrics import default_extractor, feature_stats, frechet_distance
@@ -27,7 +29,12 @@ class HoldoutCheck:
         self.pictures, self.batch_size = pictures, batch_size
         self.extractor = extractor or default_extractor()
         self.seed = seed
-        self.real = [feature_stats(self.extractor.extract(x), self.extractor.name) for x in pictures[1:]]
+
+    @cached_property
+    def real(self) -> list:
+        """The real later stages' feature statistics, on the first check: only the process that checks
+        (the main one) pays for them."""
+        return [feature_stats(self.extractor.extract(x), self.extractor.name) for x in self.pictures[1:]]
 
     @torch.no_grad()
     def __call__(self, pipe: WorkflowPipeline) -> dict[str, float]:
