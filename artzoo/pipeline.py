@@ -229,8 +229,7 @@ class WorkflowPipeline(nn.Module):
             raise ArtzooError(f"transition must be 0..{len(self.transitions) - 1}, got {transition!r}")
         t = self.transitions[transition]
         if prior is None:
-            prior = ("normal" if t.prior is None else "bank" if condition is None else
-                     "nearest" if t.prior.has_keys else "learned")
+            prior = self.default_prior(transition, conditioned=condition is not None)
         if prior not in PRIORS:
             raise ArtzooError(f"prior must be one of {list(PRIORS)} (or None for the pipeline's best), got {prior!r}")
         gen = torch.Generator().manual_seed(random.randrange(2**63) if seed is None else int(seed))
@@ -262,6 +261,12 @@ class WorkflowPipeline(nn.Module):
         learned with a prior, nearest with a prior that stores its training drawings' keys."""
         p = self.transitions[transition].prior
         return tuple(name for name in PRIORS if name == "normal" or p is not None and (name != "nearest" or p.has_keys))
+
+    def default_prior(self, transition: int = 0, conditioned: bool = True) -> str:
+        """What ``sample_z(prior=None)`` draws from: the last of `priors` (the most plausible) with a
+        condition, without one bank where there is a prior (learned and nearest need the picture)."""
+        offered = self.priors(transition)
+        return offered[-1] if conditioned or len(offered) == 1 else "bank"
 
     @staticmethod
     def interpolate(z_a: torch.Tensor, z_b: torch.Tensor, t: float) -> torch.Tensor:

@@ -115,4 +115,7 @@ def test_the_status_says_where_candidates_latents_come_from():
     for t in with_prior.transitions:
         t.prior = LatentPrior(t.prior.config.replace(neighbours=2))
         t.prior.index(torch.zeros(3, t.prior.config.nz), torch.ones(3, t.prior.config.hidden))
-    assert "most similar training drawings" in prior_note(with_prior)
+    assert "most similar training drawings" in prior_note(with_prior) and "learned" not in prior_note(with_prior)
+    with_prior.transitions[0].prior = LatentPrior(with_prior.transitions[0].prior.config)  # keys for 'detail' only
+    mixed = prior_note(with_prior)
+    assert "learned prior p(z | the stage before) for flat" in mixed and "training drawings for detail" in mixed

@@ -239,3 +239,9 @@ def test_priors_lists_what_sample_z_can_draw_from():
     assert pipe.priors(1) == ("normal", "bank", "learned")  # keys not filled yet
     t.prior.index(torch.zeros(3, t.prior.config.nz), torch.ones(3, t.prior.config.hidden))
     assert pipe.priors(1) == ("normal", "bank", "learned", "nearest") and pipe.priors(0) == ("normal", "bank", "learned")
+    # The default: the most plausible offered with a condition, bank without one, N(0, I) without a prior.
+    assert [pipe.default_prior(i) for i in (0, 1)] == ["learned", "nearest"]
+    assert pipe.default_prior(1, conditioned=False) == "bank" and plain.default_prior(0, conditioned=False) == "normal"
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    for i in (0, 1):
+        assert torch.equal(pipe.sample_z(5, 3, i, condition=x), pipe.sample_z(5, 3, i, prior=pipe.default_prior(i), condition=x))

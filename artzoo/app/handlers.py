@@ -170,14 +170,17 @@ def example_editor(path: Path) -> dict:
     return {"background": enlarge(Image.open(path).convert("RGB"), CANVAS), "layers": [], "composite": None}
 
 
+PRIOR_WORDS = {"nearest": "the palettes of the most similar training drawings",
+               "learned": "the learned prior p(z | the stage before)",
+               "normal": "N(0, I), as in the paper"}
+
+
 def prior_note(pipe: WorkflowPipeline) -> str:
-    """Where the candidates' latents come from, in words."""
-    offered = [pipe.priors(i) for i in range(len(pipe.transitions))]
-    if all("nearest" in o for o in offered):
-        return "z from the palettes of the most similar training drawings, for plausible colours"
-    if all("learned" in o for o in offered):
-        return "z from the learned prior p(z | the stage before), for plausible colours"
-    return "z from N(0, I), as in the paper"
+    """Where the candidates' latents come from (each transition's default prior), in words."""
+    used = [pipe.default_prior(i) for i in range(len(pipe.transitions))]
+    if len(set(used)) == 1:
+        return f"z from {PRIOR_WORDS[used[0]]}"
+    return "z from " + "; ".join(f"{PRIOR_WORDS[p]} for {pipe.stages[i + 1]}" for i, p in enumerate(used))
 
 
 class Handlers:
