@@ -6,19 +6,24 @@ import torch
 import torch.nn.functional as F
 
 
-def hinge_d(real: list[torch.Tensor], fake: list[torch.Tensor]) -> torch.Tensor:
-    """Discriminator hinge loss, averaged over the scales of a multi-scale critic."""
-    return sum(F.relu(1 - r).mean() + F.relu(1 + f).mean() for r, f in zip(real, fake)) / len(real)
+def hinge_d(real: list[torch.Tensor], fake: list[torch.Tensor], sum_scales: bool = False) -> torch.Tensor:
+    """Discriminator hinge loss of a multi-scale critic, averaged over its scales (``sum_scales``: summed,
+    as BicycleGAN's reference code does, which doubles the adversarial weight of a 2-scale critic)."""
+    total = sum(F.relu(1 - r).mean() + F.relu(1 + f).mean() for r, f in zip(real, fake))
+    return total if sum_scales else total / len(real)
 
 
-def hinge_g(fake: list[torch.Tensor]) -> torch.Tensor:
-    """Generator side of the hinge loss: raise the critic's score of the fakes."""
-    return sum(-f.mean() for f in fake) / len(fake)
+def hinge_g(fake: list[torch.Tensor], sum_scales: bool = False) -> torch.Tensor:
+    """Generator side of the hinge loss: raise the critic's score of the fakes (scales as in `hinge_d`)."""
+    total = sum(-f.mean() for f in fake)
+    return total if sum_scales else total / len(fake)
 
 
-def kl_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(N(mu, σ²) ‖ N(0, I)), summed over latent dimensions, averaged over the batch."""
-    return (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).sum(1).mean()
+def kl_normal(mu: torch.Tensor, logvar: torch.Tensor, sum_batch: bool = False) -> torch.Tensor:
+    """KL(N(mu, σ²) ‖ N(0, I)), summed over latent dimensions, averaged over the batch (``sum_batch``:
+    summed over it, as BicycleGAN's reference code does)."""
+    kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).sum(1)
+    return kl.sum() if sum_batch else kl.mean()
 
 
 def mode_seeking(img_a: torch.Tensor, img_b: torch.Tensor, z_a: torch.Tensor, z_b: torch.Tensor,

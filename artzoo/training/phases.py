@@ -148,6 +148,7 @@ class InferencePhase(Phase):
 
 
 JOINT_INPUTS = ("inferred", "generated")  # generation.joint_inputs: see GenerationPhase.step
+CHOICES = {"critic_scales": ("sum", "mean"), "kl_over_batch": ("sum", "mean"), "cycle_branches": ("random", "both")}
 
 
 class GenerationPhase(Phase):
@@ -172,6 +173,10 @@ class GenerationPhase(Phase):
         self.opt_d = self.adam("disc_generation", parameters(self.discs))
         if c["joint_inputs"] not in JOINT_INPUTS:
             raise ArtzooError(f"generation.joint_inputs must be one of {JOINT_INPUTS}, got {c['joint_inputs']!r}")
+        for key, allowed in CHOICES.items():
+            if c[key] not in allowed:
+                raise ArtzooError(f"generation.{key} must be one of {allowed}, got {c[key]!r}")
+        self.sum_scales = c["critic_scales"] == "sum"
 
     @torch.no_grad()
     def infer(self, final: torch.Tensor) -> list[torch.Tensor]:
@@ -242,17 +247,20 @@ class GenerationPhase(Phase):
             # adds only its own variation and keeps the content of stage i. The target is G_i's own
             # input, real, inferred or generated alike; latent regression and KL only compare z's.
             fakes = torch.cat([fake_enc, fake_rand])
-            cycle = F.l1_loss(t.inference(fakes), torch.cat([inp[:half], inp_rand]))
+            if c["cycle_branches"] == "random":  # the reference's: the encoded branch has its L1 to the target
+                cycle = F.l1_loss(t.inference(fake_rand), inp_rand)
+            else:
+                cycle = F.l1_loss(t.inference(fakes), torch.cat([inp[:half], inp_rand]))
             # One critic pass over real and fake together serves both players: the generator's hinge
             # reads its fake half, the critic's hinge both halves (what a second pass over detached fakes
             # would give, as the critic is updated only after this step).
             real_e, fake_e = critic_halves(d_enc, target[:half], fake_enc)
             real_r, fake_r = critic_halves(d_rand, target[half:], fake_rand)
             terms = {
-                "adv_enc": hinge_g(fake_e),
-                "adv_rand": hinge_g(fake_r),
+                "adv_enc": hinge_g(fake_e, self.sum_scales),
+                "adv_rand": hinge_g(fake_r, self.sum_scales),
                 "l1": F.l1_loss(fake_enc, target[:half]),
-                "kl": kl_normal(mu, logvar),
+                "kl": kl_normal(mu, logvar, sum_batch=c["kl_over_batch"] == "sum"),
                 "latent": F.l1_loss(mu_rec, z_rand),
                 "cycle": cycle,
             }
@@ -263,7 +271,7 @@ class GenerationPhase(Phase):
                 terms["ms"] = mode_seeking(fake_rand[:q], fake_rand[q:], z_rand[:q], z_rand[q:])
                 weights["ms"] = c["mode_seeking_weight"]
             g_loss = g_loss + sum(weights[k] * v for k, v in terms.items())
-            de, dr = hinge_d(real_e, fake_e), hinge_d(real_r, fake_r)
+            de, dr = hinge_d(real_e, fake_e, self.sum_scales), hinge_d(real_r, fake_r, self.sum_scales)
             d_loss = d_loss + de + dr
             logs.update({f"G{i}/{k}": v.item() for k, v in terms.items()})
             logs[f"G{i}/d_enc"], logs[f"G{i}/d_rand"] = de.item(), dr.item()
