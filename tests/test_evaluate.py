@@ -65,7 +65,14 @@ def test_evaluate_end_to_end(tiny_dir, tiny_data, tmp_path):
     assert [(p["method"], p["baseline"]) for p in r["paired"]] == [("AdaIN + learned reg.", "AdaIN"), ("AdaIN", "none")]
     assert r["lower_bound_fd"] >= 0 and set(r["diversity"]) == {"sketch→flat", "flat→detail"}
     assert all(d["pixel_l1"] > 0 for d in r["diversity"].values())
+    # The learned w per transition and term (the paper's Figure 10), as numbers.
+    w = WorkflowPipeline.from_pretrained(pipeline).transitions[1].regularizer().detach().double()
+    detail = r["learned_w"]["flat→detail"]
+    assert detail["all"]["quantiles"][1] == pytest.approx(float(w.quantile(0.5)), rel=1e-6)
+    assert detail["all"]["near_zero"] == pytest.approx(float((w < 1e-6).double().mean()))
+    assert detail["scale"]["quantiles"][0] <= detail["scale"]["quantiles"][1] <= detail["scale"]["quantiles"][2]
     md = (tmp_path / "res" / "tiny.md").read_text()
+    assert "| flat→detail | bias |" in md
     assert "| AdaIN + learned reg. |" in md and "Paired, AdaIN + learned reg. − AdaIN" in md
     assert "the paper's protocol" in md and "bootstrap 95% interval" in md
     for fig in ("methods", "steps", "fit_loss", "learned_w"):

@@ -229,11 +229,31 @@ def evaluate(pipe: WorkflowPipeline, data: Path, *, limit: int | None = 256, tra
               f"edit FD {row['edit_fd_mean']:.3f} {_ci(row['edit_fd_ci'], 3)}  "
               f"({seconds / n:.2f} s/image fit, {edit_seconds / n:.3f} s/image edits)", file=sys.stderr)
     results["paired"] = paired_comparisons(results["methods"], replicates)
+    if pipe.transitions[0].regularizer is not None:
+        results["learned_w"] = learned_w_summary(pipe)
     results["diversity"] = _diversity(pipe, data, limit=min(n, 32), extractor=extractor)
     results["wall_seconds"] = time.perf_counter() - started
     if keep:
         results["_examples"] = examples
     return results
+
+
+W_QUANTILES = (0.05, 0.5, 0.95)
+W_NEAR_ZERO = 1e-6  # a decay this small leaves a 60-step fit free: the entry is effectively not regularised
+
+
+def learned_w_summary(pipe: WorkflowPipeline) -> dict:
+    """Per transition and AdaIN term (scale, bias, both): the learned decay w's 5/50/95 % quantiles, its
+    mean and the share of entries below `W_NEAR_ZERO` (the paper's Figure 10 compares scale and bias)."""
+    out = {}
+    for k, t in enumerate(pipe.transitions):
+        w = t.regularizer().detach().double()
+        bias = t.generator.adain_bias_mask()
+        out[f"{pipe.stages[k]}→{pipe.stages[k + 1]}"] = {
+            term: {"quantiles": torch.quantile(v, torch.tensor(W_QUANTILES, dtype=v.dtype)).tolist(),
+                   "mean": float(v.mean()), "near_zero": float((v < W_NEAR_ZERO).double().mean())}
+            for term, v in (("scale", w[~bias]), ("bias", w[bias]), ("all", w))}
+    return out
 
 
 def _edit_replicates(resamplers: list[FrechetResampler], pictures: np.ndarray, draws: np.ndarray) -> np.ndarray:
@@ -349,6 +369,14 @@ def to_markdown(name: str, r: dict) -> str:
         lower_kid = f"KID×10³ {_cell(r['lower_bound_kid'][0], r['lower_bound_kid_ci'], 2, 1e3)}"
     else:
         lower_kid = f"KID×10³ {r['lower_bound_kid'][0] * 1e3:.2f} ± {r['lower_bound_kid'][1] * 1e3:.2f}"
+    if "learned_w" in r:
+        q = "/".join(f"{x:.0%}" for x in W_QUANTILES)
+        lines += ["", f"Learned decay w (AdaIN + learned reg.): quantiles {q}, mean, share of entries below "
+                      f"{W_NEAR_ZERO:g}.", "", "| transition | terms | quantiles | mean | near 0 |", "|---|---|---|---|---|"]
+        for transition, terms in r["learned_w"].items():
+            for term, d in terms.items():
+                lines.append(f"| {transition} | {term} | {' / '.join(f'{x:.2g}' for x in d['quantiles'])} | "
+                             f"{d['mean']:.2g} | {d['near_zero']:.1%} |")
     lines += ["", f"Lower bound (real test finals vs training finals): {lower_fd}, {lower_kid}.", "",
               "Diversity of 4 variations per held-out input (mean pairwise L1; ~0 means mode collapse):", ""]
     for transition, d in r["diversity"].items():
