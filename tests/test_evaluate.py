@@ -385,11 +385,18 @@ def test_angular_error_over_the_object_only():
         angular_error(truth, torch.ones(1, 3, 8, 8))
 
 
-def test_evaluate_normals_per_z_source(tmp_path):
-    data = tmp_path / "chairs"
+@pytest.fixture(scope="module")
+def chairs(tmp_path_factory):
+    """A few procedural chairs at 32 px and an untrained 4-stage pipeline with a prior."""
+    data = tmp_path_factory.mktemp("chairs") / "chairs"
     build("chairs", data, size=32, limit=24, workers=1, progress=False)
     pipe = WorkflowPipeline.from_config(["sketch", "normal", "colour", "light"], image_size=32, preset="tiny",
                                         channels=[1, 3, 3, 3], prior=True, seed=0)
+    return pipe, data
+
+
+def test_evaluate_normals_per_z_source(chairs):
+    pipe, data = chairs
     r = evaluate_normals(pipe, data, limit=2, samples=2, bootstrap=50)
     assert r["n"] == 2 and list(r["sources"]) == ["encoded", "normal", "learned"]
     for s in r["sources"].values():
@@ -400,3 +407,47 @@ def test_evaluate_normals_per_z_source(tmp_path):
     emoji = WorkflowPipeline.from_config(["sketch", "flat", "detail"], image_size=32, preset="tiny")
     with pytest.raises(ArtzooError, match="no 'normal' stage"):
         evaluate_normals(emoji, data)
+
+
+def sphere_lit(to_light, light_colour, size: int = 48):
+    """A lit sphere as the chairs renderer draws one: normals (camera space), albedo and lit picture in [-1, 1]."""
+    axis = torch.linspace(-1, 1, size, dtype=torch.float64)
+    y, x = torch.meshgrid(-axis, axis, indexing="ij")
+    inside = x ** 2 + y ** 2 < 0.95
+    n = torch.stack([x, y, (1 - x ** 2 - y ** 2).clamp_min(0).sqrt()])
+    normal = torch.where(inside, n, torch.ones(3, 1, 1, dtype=torch.float64))
+    albedo01 = torch.where(inside, torch.tensor([0.6, 0.5, 0.4], dtype=torch.float64)[:, None, None], torch.ones(3, 1, 1, dtype=torch.float64))
+    l = torch.nn.functional.normalize(torch.tensor(to_light, dtype=torch.float64), dim=0)
+    diffuse = (n * l[:, None, None]).sum(0).clamp_min(0)
+    lit01 = albedo01 * (0.5 + diffuse * torch.tensor(light_colour, dtype=torch.float64)[:, None, None])
+    lit01 = torch.where(inside, lit01, torch.ones(3, 1, 1, dtype=torch.float64))
+    return (lit01 * 2 - 1)[None].float(), (albedo01 * 2 - 1)[None].float(), normal[None].float(), l.numpy()
+
+
+def test_light_estimate_reads_back_a_known_light():
+    from artzoo.evaluation.lighting import light_estimate, mean_pairwise_angle
+
+    found = []
+    for to_light, colour in (((0.5, 0.6, 0.6), (1.0, 0.8, 0.7)), ((-0.6, 0.3, 0.7), (0.7, 0.8, 1.0))):
+        lit, albedo, normal, truth = sphere_lit(to_light, colour)
+        direction, chroma = light_estimate(lit, albedo, normal)
+        assert np.degrees(np.arccos(np.clip(direction[0] @ truth, -1, 1))) < 3
+        found.append((direction[0], chroma[0]))
+    (_, warm), (_, cool) = found
+    assert warm[0] > warm[2] and cool[2] > cool[0] and warm.sum() == pytest.approx(100)
+    assert mean_pairwise_angle(np.stack([d for d, _ in found])) > 45
+
+
+def test_evaluate_lighting_spreads_per_z_source(chairs, tiny_pipeline, tiny_data):
+    from artzoo.evaluation.lighting import evaluate_lighting, lighting_markdown
+
+    pipe, data = chairs
+    r = evaluate_lighting(pipe, data, limit=2, samples=3)  # the 24 chairs' test split holds 2
+    assert r["n"] == 2 and list(r["sources"]) == ["normal", "learned"]
+    assert 0 < r["real"]["direction_spread"] < 180 and r["real"]["colour_spread"] >= 0
+    assert all(0 <= s["direction_spread"] <= 180 for s in r["sources"].values())
+    assert 0 <= r["encoded_angle_to_real"] <= 180
+    md = lighting_markdown("chairs", r)
+    assert "| one chair, z ~ N(0, I) (paper) |" in md and "real test chairs" in md
+    with pytest.raises(ArtzooError, match=r"lighting needs the stages to end in \['normal', 'colour', 'light'\]"):
+        evaluate_lighting(tiny_pipeline, tiny_data)

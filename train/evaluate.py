@@ -18,9 +18,9 @@ import torch
 
 from artzoo import WorkflowPipeline, zoo
 from artzoo.errors import ArtzooError
-from artzoo.evaluation import (METHOD_ALIASES, METHOD_SETS, METHODS, evaluate, evaluate_normals, evaluate_priors,
-                               merge_methods, normals_markdown, prior_figure, prior_markdown, select_methods,
-                               to_markdown, write_to_card)
+from artzoo.evaluation import (METHOD_ALIASES, METHOD_SETS, METHODS, evaluate, evaluate_lighting, evaluate_normals,
+                               evaluate_priors, lighting_markdown, merge_methods, normals_markdown, prior_figure,
+                               prior_markdown, select_methods, to_markdown, write_to_card)
 from artzoo.evaluation.bootstrap import RESAMPLES
 from artzoo.fitting import FIT_LR, FIT_STEPS
 from artzoo.metrics import InceptionV3Features
@@ -64,6 +64,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--normals", action="store_true",
                    help="instead: angular error of the generated normal maps to the true ones (pipelines with a "
                         "'normal' stage), per z source")
+    p.add_argument("--lighting", action="store_true",
+                   help="instead: how much the light's direction and colour vary with z (pipelines ending in "
+                        "normal, colour, light), per z source, against the real test set's spread")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -81,16 +84,19 @@ def main(argv: list[str] | None = None) -> None:
         if args.plots:
             prior_figure(pipe, args.data, args.plots / f"{name}_priors.png")
         return
-    if args.normals:
+    if args.normals or args.lighting:
+        kind, measure, markdown = (("normals", evaluate_normals, normals_markdown) if args.normals else
+                                   ("lighting", evaluate_lighting, lighting_markdown))
+        extra = {"bootstrap": args.bootstrap} if args.normals else {}
         try:
-            results = evaluate_normals(pipe, args.data, limit=args.limit or None, bootstrap=args.bootstrap,
-                                       seed=args.seed, batch_size=args.batch_size)
+            results = measure(pipe, args.data, limit=args.limit or None, seed=args.seed, batch_size=args.batch_size,
+                              **extra)
         except ArtzooError as e:
             raise SystemExit(str(e)) from None
         args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / f"{name}_normals.json").write_text(json.dumps(results, indent=2) + "\n")
-        (args.out / f"{name}_normals.md").write_text(normals_markdown(name, results))
-        print(normals_markdown(name, results))
+        (args.out / f"{name}_{kind}.json").write_text(json.dumps(results, indent=2) + "\n")
+        (args.out / f"{name}_{kind}.md").write_text(markdown(name, results))
+        print(markdown(name, results))
         return
     try:
         methods = select_methods(args.methods)
