@@ -703,3 +703,27 @@ def test_time_budget_ends_a_phase_as_complete_and_counts_in_the_time_left(cfg, t
     records = [r for r in log_records(tmp_path / "run") if "event" not in r]
     assert [r["step"] for r in records] == [1] and records[0]["left_s"] == 0  # 3 steps asked, the budget said 1
     assert "inference" in json.loads((latest_checkpoint(tmp_path / "run") / "state.json").read_text())["phases_done"]
+
+
+def test_generation_trains_only_the_chosen_transitions(cfg):
+    """generation.transitions = [1]: transition 1 learns, transition 0 stays exactly as it was, in separate
+    and in joint steps (where it still hands its pictures to transition 1)."""
+    from accelerate import Accelerator
+
+    from artzoo.training.phases import GenerationPhase
+
+    for step in (0, cfg["generation"]["steps_separate"]):
+        torch.manual_seed(0)
+        pipe = WorkflowPipeline.from_config(["sketch", "flat", "detail"], image_size=SIZE, preset="tiny", discriminators=True)
+        chosen = {**cfg, "generation": {**cfg["generation"], "transitions": [1]},
+                  "train": {**cfg["train"], "precision": "float32"}}
+        phase = GenerationPhase(pipe, chosen, Accelerator(cpu=True))
+        before = [copy.deepcopy(t.state_dict()) for t in pipe.transitions]
+        n = cfg["generation"]["batch_size"]
+        logs = phase.step([torch.rand(n, c, SIZE, SIZE) * 2 - 1 for c in (1, 3, 3)], step)
+        assert set(logs) and all(k.startswith("G1/") for k in logs)
+        after = [t.state_dict() for t in pipe.transitions]
+        assert all(torch.equal(v, after[0][k]) for k, v in before[0].items())
+        assert not all(torch.equal(v, after[1][k]) for k, v in before[1].items())
+    with pytest.raises(ArtzooError, match=r"generation.transitions must list transition indices 0..1, got \[2\]"):
+        GenerationPhase(pipe, {**cfg, "generation": {**cfg["generation"], "transitions": [2]}}, Accelerator(cpu=True))

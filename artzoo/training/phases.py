@@ -156,6 +156,8 @@ class GenerationPhase(Phase):
 
     The batch's first half feeds the encoded-z branch, the second half the random-z branch. With mode
     seeking on, the random half is pairs (same input, two z) so the term costs no extra forward pass.
+    ``generation.transitions`` (default: all) names the transitions trained; the others stay as they
+    are and, in joint steps, only hand their pictures on.
     """
 
     name = "generation"
@@ -166,7 +168,12 @@ class GenerationPhase(Phase):
         self.c = c
         self.batch_size = c["batch_size"]
         self.steps_separate, self.total_steps = c["steps_separate"], c["steps_separate"] + c["steps_joint"]
-        ts = pipe.transitions
+        n = len(pipe.transitions)
+        chosen = c.get("transitions") or list(range(n))
+        if not isinstance(chosen, list) or not all(isinstance(i, int) and 0 <= i < n for i in chosen):
+            raise ArtzooError(f"generation.transitions must list transition indices 0..{n - 1}, got {chosen!r}")
+        self.trained = sorted(set(chosen))
+        ts = [pipe.transitions[i] for i in self.trained]
         self.gens = [m for t in ts for m in (t.generator, t.latent_encoder)]
         self.discs = [m for t in ts for m in (t.discriminators["disc_encoded"], t.discriminators["disc_random"])]
         self.opt_g = self.adam("generation", parameters(self.gens))
@@ -228,6 +235,12 @@ class GenerationPhase(Phase):
             inp = source if joint else x[i]
             target = x[i + 1]
             encoded = target if inferred is None else inferred[i + 1]
+            if i not in self.trained:
+                if joint and i + 1 < len(self.pipe.transitions):  # a frozen transition hands its pictures on
+                    with torch.no_grad():
+                        z = torch.cat([enc(encoded[:half])[0], torch.randn(len(inp) - half, gen.config.nz, device=inp.device)])
+                        source = gen(inp, z)
+                continue
             # cVAE-GAN: z from the next stage (reparameterised) must reconstruct the real one.
             mu, logvar = enc(encoded[:half])
             z_enc = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
