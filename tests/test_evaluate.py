@@ -425,7 +425,7 @@ def sphere_lit(to_light, light_colour, size: int = 48):
 
 
 def test_light_estimate_reads_back_a_known_light():
-    from artzoo.evaluation.lighting import light_estimate, mean_pairwise_angle
+    from artzoo.evaluation.lighting import chroma_drift, light_estimate, mean_pairwise_angle
 
     found = []
     for to_light, colour in (((0.5, 0.6, 0.6), (1.0, 0.8, 0.7)), ((-0.6, 0.3, 0.7), (0.7, 0.8, 1.0))):
@@ -436,6 +436,9 @@ def test_light_estimate_reads_back_a_known_light():
     (_, warm), (_, cool) = found
     assert warm[0] > warm[2] and cool[2] > cool[0] and warm.sum() == pytest.approx(100)
     assert mean_pairwise_angle(np.stack([d for d, _ in found])) > 45
+    lit, albedo, normal, _ = sphere_lit((0.5, 0.6, 0.6), (1.0, 1.0, 1.0))
+    kept, other = chroma_drift(lit, albedo, normal)[0], chroma_drift(lit, albedo.roll(1, dims=1), normal)[0]
+    assert kept < 6 and other > 3 * kept  # white light keeps the colours (a little shift with lightness)
 
 
 def test_evaluate_lighting_spreads_per_z_source(chairs, tiny_pipeline, tiny_data):
@@ -447,6 +450,7 @@ def test_evaluate_lighting_spreads_per_z_source(chairs, tiny_pipeline, tiny_data
     assert 0 < r["real"]["direction_spread"] < 180 and r["real"]["colour_spread"] >= 0
     assert all(0 <= s["direction_spread"] <= 180 for s in r["sources"].values())
     assert 0 <= r["encoded_angle_to_real"] <= 180
+    assert r["real"]["chroma_drift"] >= 0 and all(s["chroma_drift"] >= 0 for s in r["sources"].values())
     md = lighting_markdown("chairs", r)
     assert "| one chair, z ~ N(0, I) (paper) |" in md and "real test chairs" in md
     with pytest.raises(ArtzooError, match=r"lighting needs the stages to end in \['normal', 'colour', 'light'\]"):

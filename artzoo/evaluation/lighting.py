@@ -10,6 +10,10 @@ on the object the shading s = luma(lit) / luma(A) is close to a + n·v with v = 
 object's pixels, refitted on the pixels that face the first estimate (the clamp at 0 and most shadows
 drop out), gives l = v / |v|. The light's colour is the median of lit / A per channel over the lit
 pixels, as a chromaticity (channels over their sum), in percent.
+
+Does the lit picture keep the colour stage's colours? ``chroma drift``: the mean CIELAB a*b* distance
+between the lit picture and its colour stage over the object's pixels; real lit chairs drift a little
+(coloured lights, shadows), a lighting network that ignores its input drifts far.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import torch
 from ..errors import ArtzooError
 from ..pipeline import WorkflowPipeline
 from .normals import BACKGROUND
+from .priors import lab_pixels
 from .tables import load_stage
 
 STAGES = ("normal", "colour", "light")  # the last three stages this evaluation reads, in order
@@ -54,6 +59,14 @@ def light_estimate(lit: torch.Tensor, albedo: torch.Tensor, normal: torch.Tensor
         ratio = (lit01[b][:, chosen] / albedo01[b][:, chosen].clamp_min(MIN_ALBEDO)).median(1).values
         colours.append((100 * ratio / ratio.sum().clamp_min(1e-12)).numpy())
     return np.stack(directions), np.stack(colours)
+
+
+def chroma_drift(lit: torch.Tensor, albedo: torch.Tensor, normal: torch.Tensor) -> np.ndarray:
+    """Per picture, the mean a*b* distance between a lit picture and its colour stage over the object's
+    pixels (where the normal map is not background); all (B, 3, S, S) in [-1, 1]."""
+    inside = (normal <= BACKGROUND).any(1).numpy()
+    distance = np.linalg.norm(lab_pixels(lit)[..., 1:] - lab_pixels(albedo)[..., 1:], axis=-1)
+    return (distance * inside).sum((1, 2)) / np.maximum(inside.sum((1, 2)), 1)
 
 
 def _fit(normals: torch.Tensor, shading: torch.Tensor) -> torch.Tensor:
@@ -90,7 +103,7 @@ def evaluate_lighting(pipe: WorkflowPipeline, data: Path, *, limit: int | None =
         raise ArtzooError(f"{data} has {n} held-out picture(s); a spread needs ≥ 2")
     real_dir, real_col = light_estimate(lit, colour, normal)
     sources = [p for p in pipe.priors(k - 1) if p != "bank"]
-    spread = {s: {"direction": [], "colour": []} for s in sources}
+    spread = {s: {"direction": [], "colour": [], "drift": []} for s in sources}
     encoded_angle = []
     for start in range(0, n, batch_size):
         rows = slice(start, start + batch_size)
@@ -99,15 +112,18 @@ def evaluate_lighting(pipe: WorkflowPipeline, data: Path, *, limit: int | None =
         encoded_angle += list(np.degrees(np.arccos(np.clip((d * real_dir[rows]).sum(1), -1, 1))))
         for source in sources:
             draws = [pipe.sample_z(seed + i, transition=k - 1, prior=source, condition=x) for i in range(samples)]
-            per_draw = [light_estimate(t.generator(x, z), x, nm) for z in draws]
+            made = [t.generator(x, z) for z in draws]
+            per_draw = [light_estimate(y, x, nm) for y in made]
+            spread[source]["drift"] += list(np.mean([chroma_drift(y, x, nm) for y in made], 0))
             for b in range(len(x)):
                 spread[source]["direction"].append(mean_pairwise_angle(np.stack([p[0][b] for p in per_draw])))
                 spread[source]["colour"].append(mean_pairwise_distance(np.stack([p[1][b] for p in per_draw])))
     return {"n": n, "samples": samples, "image_size": pipe.image_size,
-            "real": {"direction_spread": mean_pairwise_angle(real_dir), "colour_spread": mean_pairwise_distance(real_col)},
+            "real": {"direction_spread": mean_pairwise_angle(real_dir), "colour_spread": mean_pairwise_distance(real_col),
+                     "chroma_drift": float(chroma_drift(lit, colour, normal).mean())},
             "encoded_angle_to_real": float(np.mean(encoded_angle)),
-            "sources": {s: {"direction_spread": float(np.mean(v["direction"])), "colour_spread": float(np.mean(v["colour"]))}
-                        for s, v in spread.items()}}
+            "sources": {s: {"direction_spread": float(np.mean(v["direction"])), "colour_spread": float(np.mean(v["colour"])),
+                            "chroma_drift": float(np.mean(v["drift"]))} for s, v in spread.items()}}
 
 
 def lighting_markdown(name: str, r: dict) -> str:
@@ -117,12 +133,15 @@ def lighting_markdown(name: str, r: dict) -> str:
              f"{r['n']} held-out chairs, {r['image_size']} px; the light's direction (camera space) and colour "
              "(chromaticity, %) read back from each lit picture with the true normals and the colour stage "
              "(`artzoo/evaluation/lighting.py`); spread = mean over pairs of the angle between directions / the "
-             f"distance between colours; sampled sources: {r['samples']} draws per chair from the real colour stage.", "",
-             "| lights compared | direction spread | colour spread |", "|---|---|---|",
+             f"distance between colours; chroma drift = mean a*b* distance between a lit picture and its colour stage "
+             f"on the object (does lighting keep the colours?); sampled sources: {r['samples']} draws per chair from "
+             "the real colour stage.", "",
+             "| lights compared | direction spread | colour spread | chroma drift |", "|---|---|---|---|",
              f"| real test chairs, each with its own random light (target) | {r['real']['direction_spread']:.1f}° | "
-             f"{r['real']['colour_spread']:.2f} |"]
+             f"{r['real']['colour_spread']:.2f} | {r['real']['chroma_drift']:.1f} |"]
     for source, s in r["sources"].items():
-        lines.append(f"| one chair, {label.get(source, source)} | {s['direction_spread']:.1f}° | {s['colour_spread']:.2f} |")
+        lines.append(f"| one chair, {label.get(source, source)} | {s['direction_spread']:.1f}° | "
+                     f"{s['colour_spread']:.2f} | {s['chroma_drift']:.1f} |")
     lines += ["", f"z encoded from the real lit picture: the regenerated light is {r['encoded_angle_to_real']:.1f}° "
                   "from the real one, on average (how well the generator can reproduce a given light)."]
     return "\n".join(lines) + "\n"

@@ -31,7 +31,7 @@ from ..rendering.regions import border_labels
 from ..data.dataset import WorkflowDataset
 from .tables import load_stage
 
-def _lab(x: torch.Tensor) -> np.ndarray:
+def lab_pixels(x: torch.Tensor) -> np.ndarray:
     """(B, 3, S, S) in [-1, 1] → Lab (B, S, S, 3)."""
     rgb = ((x.clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).cpu().numpy()
     return np.stack([rgb_to_lab(im) for im in rgb])
@@ -76,13 +76,13 @@ def evaluate_priors(pipe: WorkflowPipeline, data: Path, *, limit: int | None = 1
     flats = load_stage(data, "test", 1, limit)
     g0, g1 = pipe.transitions[0].generator, pipe.transitions[1].generator
     regions = [line_regions(s) for s in sketches]
-    artist = _lab(flats)
+    artist = lab_pixels(flats)
     drawing = [~((f + 1) / 2 > 0.97).all(0).numpy() for f in flats]  # not paper white
     results = {"n_sketches": len(sketches), "samples": samples, "extractor": extractor.name, "priors": {}}
     real_stats = feature_stats(extractor.extract(flats), extractor.name)
 
     mu = pipe.transitions[0].latent_encoder(flats)[0]  # the bound: each artist's own flat, encoded
-    bound = _lab(g0(sketches, z=mu))
+    bound = lab_pixels(g0(sketches, z=mu))
     results["encoder_bound"] = float(np.mean([region_colour_error(r, b, a) for r, b, a in zip(regions, bound, artist)]))
 
     results["real_nearest"] = real_nearest_flats(data, sketches, regions, artist, samples)
@@ -95,7 +95,7 @@ def evaluate_priors(pipe: WorkflowPipeline, data: Path, *, limit: int | None = 1
             flat = g0(x.expand(samples, -1, -1, -1), z=z)
             z1 = pipe.sample_z(seed + 10_000 + i, 1, 1, prior=prior, condition=flat)
             detail = g1(flat, z=z1)
-            lab_flat, lab_detail = _lab(flat), _lab(detail)
+            lab_flat, lab_detail = lab_pixels(flat), lab_pixels(detail)
             e = [region_colour_error(reg, s, artist[i]) for s in lab_flat]
             errors.append(np.mean(e))
             best.append(np.min(e))
@@ -117,7 +117,7 @@ def real_nearest_flats(data: Path, sketches: torch.Tensor, regions: list, artist
     flats = WorkflowDataset(data, "train")
     errors = []
     for reg, art, rows in zip(regions, artist, near):
-        labs = _lab(torch.stack([flats[int(j)][1] for j in rows]))
+        labs = lab_pixels(torch.stack([flats[int(j)][1] for j in rows]))
         errors.append([region_colour_error(reg, lab, art) for lab in labs])
     errors = np.array(errors)
     return {"drawings": n, "colour_error_mean": float(errors.mean()), "colour_error_nearest": float(errors[:, 0].mean())}
