@@ -727,3 +727,22 @@ def test_generation_trains_only_the_chosen_transitions(cfg):
         assert not all(torch.equal(v, after[1][k]) for k, v in before[1].items())
     with pytest.raises(ArtzooError, match=r"generation.transitions must list transition indices 0..1, got \[2\]"):
         GenerationPhase(pipe, {**cfg, "generation": {**cfg["generation"], "transitions": [2]}}, Accelerator(cpu=True))
+
+
+def test_prior_phase_trains_and_indexes_only_the_chosen_transitions(cfg):
+    """prior.transitions = [1]: prior 1 is trained and its bank filled; prior 0 stays exactly as it was."""
+    from accelerate import Accelerator
+
+    from artzoo.training.phases import PriorPhase
+
+    pipe = WorkflowPipeline.from_config(["sketch", "flat", "detail"], image_size=SIZE, preset="tiny", prior=True)
+    before = copy.deepcopy(pipe.transitions[0].prior.state_dict())
+    phase = PriorPhase(pipe, {**cfg, "prior": {**cfg["prior"], "transitions": [1]}}, Accelerator(cpu=True))
+    ds = open_dataset(cfg, "train")
+    logs = phase.step(phase.draw(ds), 0)
+    phase.finish(ds)
+    assert set(logs) == {"P1/nll", "P/grad_norm"}
+    assert all(torch.equal(v, pipe.transitions[0].prior.state_dict()[k]) for k, v in before.items())
+    assert pipe.transitions[0].prior.bank_filled == 0 and pipe.transitions[1].prior.bank_filled == len(ds)
+    with pytest.raises(ArtzooError, match=r"prior.transitions must list transition indices 0..1, got \[True\]"):
+        PriorPhase(pipe, {**cfg, "prior": {**cfg["prior"], "transitions": [True]}}, Accelerator(cpu=True))

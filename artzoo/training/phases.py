@@ -57,6 +57,15 @@ def cpu_info(field: str) -> str | None:
         return None
 
 
+def chosen_transitions(cfg: dict, phase: str, n: int) -> list[int]:
+    """``<phase>.transitions``: the transitions a phase trains, as sorted indices (empty or absent: all)."""
+    chosen = cfg[phase].get("transitions") or list(range(n))
+    if not isinstance(chosen, list) or not all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i < n
+                                               for i in chosen):
+        raise ArtzooError(f"{phase}.transitions must list transition indices 0..{n - 1}, got {chosen!r}")
+    return sorted(set(chosen))
+
+
 class Phase:
     """Shared plumbing: Adam optimisers and data-parallel gradient averaging."""
 
@@ -168,11 +177,7 @@ class GenerationPhase(Phase):
         self.c = c
         self.batch_size = c["batch_size"]
         self.steps_separate, self.total_steps = c["steps_separate"], c["steps_separate"] + c["steps_joint"]
-        n = len(pipe.transitions)
-        chosen = c.get("transitions") or list(range(n))
-        if not isinstance(chosen, list) or not all(isinstance(i, int) and 0 <= i < n for i in chosen):
-            raise ArtzooError(f"generation.transitions must list transition indices 0..{n - 1}, got {chosen!r}")
-        self.trained = sorted(set(chosen))
+        self.trained = chosen_transitions(cfg, "generation", len(pipe.transitions))
         ts = [pipe.transitions[i] for i in self.trained]
         self.gens = [m for t in ts for m in (t.generator, t.latent_encoder)]
         self.discs = [m for t in ts for m in (t.discriminators["disc_encoded"], t.discriminators["disc_random"])]
@@ -389,7 +394,8 @@ class PriorPhase(Phase):
     Generator and encoder stay frozen, so their outputs for the training split are computed once (`draw`
     does it on its first call; features kept in float16) and each step only trains the small head: many
     epochs in minutes on a CPU. At the end (`finish`) the codes fill the prior's bank with the trained
-    head's keys of their drawings (prior="bank" and "nearest").
+    head's keys of their drawings (prior="bank" and "nearest"). ``prior.transitions`` (default: all)
+    names the priors trained and re-indexed; the others stay as they are.
     """
 
     name = "prior"
@@ -401,7 +407,8 @@ class PriorPhase(Phase):
         self.total_steps = c["steps"]
         self.max_pictures = c["max_pictures"]
         self.max_grad_norm = c["max_grad_norm"]
-        for t in pipe.transitions:
+        self.trained = chosen_transitions(cfg, "prior", len(pipe.transitions))
+        for t in (pipe.transitions[i] for i in self.trained):
             if t.prior is None:  # a run (or warm start) from before this phase: add a fresh prior
                 config = PriorConfig(in_channels=t.generator.content_channels, nz=t.generator.config.nz,
                                      hidden=c["hidden"], components=c["components"], bank_size=c["bank_size"],
@@ -414,27 +421,28 @@ class PriorPhase(Phase):
                 t.prior.body.load_state_dict(old.body.state_dict())
                 t.prior.head.load_state_dict(old.head.state_dict())
                 t.prior.to(accelerator.device)
-        self.priors = [t.prior for t in pipe.transitions]
+        self.priors = [pipe.transitions[i].prior for i in self.trained]
         # Weight decay: a few thousand drawings, seen many times over, are easy to memorise.
         self.opt = torch.optim.AdamW(parameters(self.priors), lr=c["lr"], betas=tuple(cfg["train"]["betas"]),
                                      weight_decay=c["weight_decay"])
         self.optimizers["prior"] = self.opt
-        self.cache: list[tuple[torch.Tensor, torch.Tensor]] | None = None  # per transition: features, codes
+        self.cache: list[tuple[torch.Tensor, torch.Tensor]] | None = None  # per trained transition: features, codes
 
     @torch.no_grad()
     def _encode(self, ds) -> None:
         from .loop import batch_of  # the loop imports this module
 
-        per = [([], []) for _ in self.pipe.transitions]
+        per = [([], []) for _ in self.trained]
         # At most max_pictures, spread over the split: encoding is most of this phase's time on a CPU.
         cap = self.max_pictures or len(ds)
         pictures = torch.linspace(0, len(ds) - 1, min(cap, len(ds))).round().long().tolist()
         for start in range(0, len(pictures), 64):
             x = [s.to(self.accelerator.device) for s in batch_of(ds, pictures[start:start + 64])]
-            for i, t in enumerate(self.pipe.transitions):
-                per[i][0].append(t.generator.encode_content(x[i])[0].half().cpu())
-                per[i][1].append(t.latent_encoder(x[i + 1])[0].cpu())
-        self.cache = [(torch.cat(f), torch.cat(z)) for f, z in per]
+            for (features, codes), i in zip(per, self.trained):
+                t = self.pipe.transitions[i]
+                features.append(t.generator.encode_content(x[i])[0].half().cpu())
+                codes.append(t.latent_encoder(x[i + 1])[0].cpu())
+        self.cache = [(torch.cat(f), torch.cat(z)) for f, z in per]  # per trained transition
 
     def draw(self, ds) -> torch.Tensor:
         """The next batch: indices into the encoded training split (drawn from the loop's seeded RNG)."""
@@ -445,9 +453,9 @@ class PriorPhase(Phase):
     def step(self, idx: torch.Tensor, step: int) -> dict[str, float]:
         logs, loss = {}, 0.0
         trainable(self.priors, True)
-        for i, (t, (features, codes)) in enumerate(zip(self.pipe.transitions, self.cache)):
+        for i, prior, (features, codes) in zip(self.trained, self.priors, self.cache):
             dev = self.accelerator.device
-            nll = t.prior.nll(features[idx].to(dev).float(), codes[idx].to(dev)).mean()
+            nll = prior.nll(features[idx].to(dev).float(), codes[idx].to(dev)).mean()
             loss = loss + nll
             logs[f"P{i}/nll"] = nll.item()
         self.backward(self.opt, loss)
@@ -463,11 +471,11 @@ class PriorPhase(Phase):
         if self.cache is None:  # nothing left to train in this command (or a 0-step phase: re-indexing)
             self._encode(ds)
         dev = self.accelerator.device
-        for t, (features, codes) in zip(self.pipe.transitions, self.cache):
+        for prior, (features, codes) in zip(self.priors, self.cache):
             keys = None
-            if t.prior.config.neighbours:
-                keys = torch.cat([t.prior.key(f.to(dev).float()).cpu() for f in features.split(256)])
-            t.prior.index(codes, keys)
+            if prior.config.neighbours:
+                keys = torch.cat([prior.key(f.to(dev).float()).cpu() for f in features.split(256)])
+            prior.index(codes, keys)
 
 
 PHASES = {p.name: p for p in (InferencePhase, GenerationPhase, RegularizerPhase, PriorPhase)}
