@@ -746,3 +746,22 @@ def test_prior_phase_trains_and_indexes_only_the_chosen_transitions(cfg):
     assert pipe.transitions[0].prior.bank_filled == 0 and pipe.transitions[1].prior.bank_filled == len(ds)
     with pytest.raises(ArtzooError, match=r"prior.transitions must list transition indices 0..1, got \[True\]"):
         PriorPhase(pipe, {**cfg, "prior": {**cfg["prior"], "transitions": [True]}}, Accelerator(cpu=True))
+
+
+def test_inference_trains_only_the_chosen_nets(cfg):
+    """inference.transitions = [0]: I_0 learns, I_1 stays exactly as it was, in separate and joint steps."""
+    from accelerate import Accelerator
+
+    from artzoo.training.phases import InferencePhase
+
+    for step in (0, cfg["inference"]["steps_separate"]):
+        torch.manual_seed(0)
+        pipe = WorkflowPipeline.from_config(["sketch", "flat", "detail"], image_size=SIZE, preset="tiny", discriminators=True)
+        phase = InferencePhase(pipe, {**cfg, "inference": {**cfg["inference"], "transitions": [0]}}, Accelerator(cpu=True))
+        before = [copy.deepcopy(t.inference.state_dict()) for t in pipe.transitions]
+        n = cfg["inference"]["batch_size"]
+        logs = phase.step([torch.rand(n, c, SIZE, SIZE) * 2 - 1 for c in (1, 3, 3)], step)
+        assert set(logs) == {"I0/adv", "I0/l1", "I0/d"}
+        after = [t.inference.state_dict() for t in pipe.transitions]
+        assert all(torch.equal(v, after[1][k]) for k, v in before[1].items())
+        assert not all(torch.equal(v, after[0][k]) for k, v in before[0].items())

@@ -113,7 +113,9 @@ class Phase:
 
 
 class InferencePhase(Phase):
-    """I_i: x_{i+1} → x_i with a conditional hinge GAN + L1; separate, then chained (joint)."""
+    """I_i: x_{i+1} → x_i with a conditional hinge GAN + L1; separate, then chained (joint).
+    ``inference.transitions`` (default: all) names the nets trained; the others stay as they are and, in
+    joint steps, only hand their pictures on."""
 
     name = "inference"
 
@@ -122,20 +124,27 @@ class InferencePhase(Phase):
         c = cfg["inference"]
         self.batch_size = c["batch_size"]
         self.steps_separate, self.total_steps = c["steps_separate"], c["steps_separate"] + c["steps_joint"]
+        self.trained = chosen_transitions(cfg, "inference", len(pipe.transitions))
         self.nets = [t.inference for t in pipe.transitions]
         self.discs = [t.discriminators["disc_inference"] for t in pipe.transitions]
-        self.opt_g = self.adam("inference", parameters(self.nets))
-        self.opt_d = self.adam("disc_inference", parameters(self.discs))
+        self.opt_g = self.adam("inference", parameters(self.nets[i] for i in self.trained))
+        self.opt_d = self.adam("disc_inference", parameters(self.discs[i] for i in self.trained))
 
     def step(self, x: list[torch.Tensor], step: int) -> dict[str, float]:
         joint = step >= self.steps_separate
         logs, g_loss, pairs = {}, 0.0, []
         source = x[-1]
-        trainable(self.nets, True)
-        trainable(self.discs, False)
+        nets, discs = [self.nets[i] for i in self.trained], [self.discs[i] for i in self.trained]
+        trainable(nets, True)
+        trainable(discs, False)
         for i in reversed(range(len(self.nets))):
             # Joint: stage i is inferred from the (detached) inferred stage i+1, as at test time.
             inp = source if joint else x[i + 1]
+            if i not in self.trained:
+                if joint:
+                    with torch.no_grad():
+                        source = self.nets[i](inp)
+                continue
             out = self.nets[i](inp)
             adv = hinge_g(self.discs[i](torch.cat([inp, out], 1)))
             l1 = F.l1_loss(out, x[i])
@@ -144,15 +153,15 @@ class InferencePhase(Phase):
             logs[f"I{i}/adv"], logs[f"I{i}/l1"] = adv.item(), l1.item()
             source = out.detach()
         self.update(self.opt_g, g_loss)
-        trainable(self.nets, False)
-        trainable(self.discs, True)
+        trainable(nets, False)
+        trainable(discs, True)
         d_loss = 0.0
-        for i, (disc, real, fake) in zip(reversed(range(len(self.nets))), pairs):
+        for i, (disc, real, fake) in zip(reversed(self.trained), pairs):
             d = hinge_d(disc(real), disc(fake))
             d_loss = d_loss + d
             logs[f"I{i}/d"] = d.item()
         self.update(self.opt_d, d_loss)
-        trainable(self.discs, False)
+        trainable(discs, False)
         return logs
 
 
