@@ -595,6 +595,22 @@ def test_training_rows_label_each_warm_start_on_its_runs_first_row():
     assert rows[1].startswith("| 2 (warm start from `pub`) | regularizer |") and rows[2].startswith("| 2 | prior |")
 
 
+def test_a_phase_that_trained_some_transitions_says_so_in_the_card(tmp_path):
+    from artzoo.training.export import training_history, training_rows, training_summary
+
+    log = [{"event": "start", "phase": "generation", "step": 0, "processes": 1, "batch_size": 4, "hardware": "cpu",
+            "transitions": [2]},
+           {"phase": "generation", "step": 1, "dt": 2.0, "img_s": 2.0},
+           {"event": "start", "phase": "prior", "step": 0, "processes": 1, "batch_size": 64, "hardware": "cpu",
+            "transitions": None},
+           {"phase": "prior", "step": 1, "dt": 0.1, "img_s": 640.0}]
+    (tmp_path / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in log))
+    history = training_history(tmp_path, training_summary(tmp_path))
+    assert history[0]["phases"]["generation"]["transitions"] == [2] and "transitions" not in history[0]["phases"]["prior"]
+    rows = training_rows(history, ["generation", "prior"])
+    assert rows[0].startswith("| 1 | generation (transition 2 only) |") and rows[1].startswith("| 1 | prior |")
+
+
 @pytest.fixture
 def float64():
     torch.set_default_dtype(torch.float64)  # the phase draws z in the default dtype

@@ -35,6 +35,8 @@ def training_summary(run_dir: Path) -> dict[str, dict]:
             s["hardware"].add(rec["hardware"])
             s["processes"] = rec["processes"]
             s["batch_size"] = rec.get("batch_size")
+            if rec.get("transitions"):  # a phase that trained some transitions only
+                s["transitions"] = rec["transitions"]
         elif rec.get("event") == "kept":  # the phase ended on its best held-out snapshot (training/holdout.py)
             s["kept_step"] = rec["step"]
         elif "dt" in rec:  # steps redone after a kill count too: they were computed
@@ -54,6 +56,7 @@ def training_history(run_dir: Path, summary: dict) -> list[dict]:
         phase: {"steps": s["steps"], "minutes": round(s["seconds"] / 60, 1), "batch_size": s["batch_size"],
                 "processes": s["processes"], "hardware": s["hardware"]}
                | ({"kept_step": s["kept_step"]} if s.get("kept_step") is not None else {})
+               | ({"transitions": s["transitions"]} if s.get("transitions") else {})
         for phase, s in summary.items() if s["steps"]}}
     init = Path(run_dir) / INIT_RECORD
     if not init.exists():
@@ -74,6 +77,8 @@ def training_rows(history: list[dict], phases_done: list[str]) -> list[str]:
             s = run["phases"][phase]
             unfinished = run is history[-1] and phase not in phases_done
             label = f"{phase} (unfinished: a snapshot)" if unfinished else phase
+            if s.get("transitions"):
+                label += f" (transition{'s' * (len(s['transitions']) > 1)} {', '.join(map(str, s['transitions']))} only)"
             if s.get("kept_step") is not None and s["kept_step"] != s["steps"]:
                 label += f" (weights of step {s['kept_step']}, its best held-out check)"
             batch = f"{s['batch_size']} × {s['processes']}" if "batch_size" in s else "?"

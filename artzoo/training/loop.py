@@ -135,6 +135,7 @@ class _Recorder:
             self.log = open(run_dir / "log.jsonl", "a")
             self.write({"event": "start", "phase": phase, "step": start, "time": time.time(),
                         "processes": accelerator.num_processes, "batch_size": cfg[phase]["batch_size"],
+                        "transitions": cfg[phase].get("transitions") or None,  # None: all
                         "hardware": hardware() + (f", {cfg['train']['precision']} autocast"
                                                   if phase == "generation" and cfg["train"]["precision"] != "float32" else "")})
 
