@@ -26,7 +26,7 @@ import torch
 from ..errors import ArtzooError
 from ..pipeline import WorkflowPipeline
 from .normals import BACKGROUND
-from .priors import lab_pixels
+from .priors import compared_priors, lab_pixels
 from .tables import load_stage
 
 STAGES = ("normal", "colour", "light")  # the last three stages this evaluation reads, in order
@@ -102,7 +102,7 @@ def evaluate_lighting(pipe: WorkflowPipeline, data: Path, *, limit: int | None =
     if n < 2:
         raise ArtzooError(f"{data} has {n} held-out picture(s); a spread needs ≥ 2")
     real_dir, real_col = light_estimate(lit, colour, normal)
-    sources = [p for p in pipe.priors(k - 1) if p != "bank"]
+    sources = compared_priors(pipe, k - 1)
     spread = {s: {"direction": [], "colour": [], "drift": []} for s in sources}
     encoded_angle = []
     for start in range(0, n, batch_size):

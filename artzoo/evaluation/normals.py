@@ -18,6 +18,7 @@ import torch
 from ..errors import ArtzooError
 from ..pipeline import WorkflowPipeline
 from .bootstrap import RESAMPLES, interval, mean_replicates, resample_counts
+from .priors import compared_priors
 from .tables import load_stage
 
 NORMAL_STAGE = "normal"
@@ -48,7 +49,7 @@ def evaluate_normals(pipe: WorkflowPipeline, data: Path, *, limit: int | None = 
     t = pipe.transitions[k - 1]
     inputs, truth = load_stage(data, "test", k - 1, limit), load_stage(data, "test", k, limit)
     n = len(truth)
-    sources = ["encoded"] + [p for p in pipe.priors(k - 1) if p != "bank"]
+    sources = ["encoded"] + compared_priors(pipe, k - 1)
     errors = {s: [] for s in sources}
     for start in range(0, n, batch_size):
         x, y = inputs[start:start + batch_size], truth[start:start + batch_size]

@@ -31,6 +31,12 @@ from ..rendering.regions import border_labels
 from ..data.dataset import WorkflowDataset
 from .tables import load_stage
 
+def compared_priors(pipe: WorkflowPipeline, transition: int) -> list[str]:
+    """The z sources the figures and per-picture evaluations compare for a transition: N(0, I) and the
+    conditional priors it offers (`WorkflowPipeline.priors` less the bank, which ignores the picture)."""
+    return [p for p in pipe.priors(transition) if p != "bank"]
+
+
 def lab_pixels(x: torch.Tensor) -> np.ndarray:
     """(B, 3, S, S) in [-1, 1] → Lab (B, S, S, 3)."""
     rgb = ((x.clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).cpu().numpy()
@@ -154,7 +160,7 @@ def prior_figure(pipe: WorkflowPipeline, data: Path, out: Path, *, rows: int = 6
     from ..images import image_grid, to_pil
 
     if priors is None:
-        priors = tuple(p for p in pipe.priors(0) if p != "bank")
+        priors = tuple(compared_priors(pipe, 0))
 
     sketches, flats = load_stage(data, "test", 0, rows), load_stage(data, "test", 1, rows)
     g0 = pipe.transitions[0].generator

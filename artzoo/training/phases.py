@@ -165,8 +165,9 @@ class InferencePhase(Phase):
         return logs
 
 
-JOINT_INPUTS = ("inferred", "generated")  # generation.joint_inputs: see GenerationPhase.step
-CHOICES = {"critic_scales": ("sum", "mean"), "kl_over_batch": ("sum", "mean"), "cycle_branches": ("random", "both")}
+# The generation phase's named choices (train/configs/base.toml says what each means), first value the default.
+CHOICES = {"joint_inputs": ("inferred", "generated"), "critic_scales": ("sum", "mean"),
+           "kl_over_batch": ("sum", "mean"), "cycle_branches": ("random", "both")}
 
 
 class GenerationPhase(Phase):
@@ -192,8 +193,6 @@ class GenerationPhase(Phase):
         self.discs = [m for t in ts for m in (t.discriminators["disc_encoded"], t.discriminators["disc_random"])]
         self.opt_g = self.adam("generation", parameters(self.gens))
         self.opt_d = self.adam("disc_generation", parameters(self.discs))
-        if c["joint_inputs"] not in JOINT_INPUTS:
-            raise ArtzooError(f"generation.joint_inputs must be one of {JOINT_INPUTS}, got {c['joint_inputs']!r}")
         for key, allowed in CHOICES.items():
             if c[key] not in allowed:
                 raise ArtzooError(f"generation.{key} must be one of {allowed}, got {c[key]!r}")
