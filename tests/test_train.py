@@ -212,6 +212,27 @@ def test_init_from_warm_starts(cfg, trained_run, tmp_path):
     assert again["training"][1]["phases"]["generation"]["batch_size"] == cfg["generation"]["batch_size"]
 
 
+def test_init_fresh_retrains_named_components_from_scratch(cfg, trained_run, tmp_path):
+    published = export_pipeline(cfg, trained_run, tmp_path / "pub", full_precision=True)
+    ds = open_dataset(cfg, "train")
+    fresh_cfg = copy.deepcopy(cfg)
+    fresh_cfg["train"]["init_fresh"] = ["generator_1", "latent_encoder_1"]
+    warm = build_pipeline(fresh_cfg, list(ds.stages), list(ds.channels), init_from=str(published))
+    scratch = build_pipeline(cfg, list(ds.stages), list(ds.channels))
+    src = WorkflowPipeline.from_pretrained(published)
+    for name, module in warm.transitions[1].generator.state_dict().items():
+        assert torch.equal(module, scratch.transitions[1].generator.state_dict()[name])
+    w, s = warm.transitions[1].latent_encoder.state_dict(), scratch.transitions[1].latent_encoder.state_dict()
+    assert all(torch.equal(w[k], s[k]) for k in w)
+    # Everything not named is the source's.
+    assert torch.equal(warm.transitions[0].generator.head.weight, src.transitions[0].generator.head.weight)
+    w, s = warm.transitions[1].inference.state_dict(), src.transitions[1].inference.state_dict()
+    assert all(torch.equal(w[k], s[k]) for k in w)
+    fresh_cfg["train"]["init_fresh"] = ["generator_7"]
+    with pytest.raises(ArtzooError, match=r"train.init_fresh names \['generator_7'\]"):
+        build_pipeline(fresh_cfg, list(ds.stages), list(ds.channels), init_from=str(published))
+
+
 def test_prior_phase_learns_p_z_given_x_and_fills_its_bank(cfg, trained_run, tmp_path):
     """The prior phase (after the others), warm-started from a published pipeline of the same data: only
     the priors move, the export carries them and keeps the source's learned regulariser."""

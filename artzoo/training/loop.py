@@ -67,9 +67,16 @@ def build_pipeline(cfg: dict, stages: list[str], channels: list[int], init_from:
         if src.channels != pipe.channels:
             raise ArtzooError(f"{init_from} models stages {src.stages} with channels {src.channels}, "
                               f"the data has {pipe.stages} with channels {pipe.channels}")
-        for t_src, t_dst in zip(src.transitions, pipe.transitions):
+        fresh = set(cfg["train"].get("init_fresh") or [])
+        named = {f"{kind}_{i}" for i, t in enumerate(src.transitions) for kind in t.components()}
+        if fresh - named:
+            raise ArtzooError(f"train.init_fresh names {sorted(fresh - named)}, which {init_from} does not have "
+                              f"(it has {sorted(named)})")
+        for i, (t_src, t_dst) in enumerate(zip(src.transitions, pipe.transitions)):
             dst = t_dst.components()
             for kind, module in t_src.components().items():
+                if f"{kind}_{i}" in fresh:
+                    continue
                 if kind in ("regularizer", "prior"):  # taken whole: their configs hold more than shapes (w's scale)
                     setattr(t_dst, kind, module)
                 else:
