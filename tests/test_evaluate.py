@@ -117,6 +117,32 @@ def test_region_colour_error_is_the_area_weighted_delta_e_of_region_medians():
     assert abs(region_colour_error(regions, sample, artist) - expected) < 1e-6
 
 
+def test_part_spread_and_palette_spread_measure_flatness_and_hue_variety():
+    from artzoo.evaluation.priors import chroma_diversity, line_regions, region_spread
+
+    sketch = torch.ones(1, 32, 32)
+    sketch[:, 4:28, [4, 27]] = -1  # a box split in two, paper around it
+    sketch[:, [4, 27], 4:28] = -1
+    sketch[:, 4:28, 16] = -1
+    regions = line_regions(sketch)
+    flat = np.zeros((32, 32, 3))
+    flat[:, :16] = (50, 10, 10)
+    flat[:2] = (90, 0, 0)  # the paper around the drawing does not count
+    assert region_spread(regions, flat) == 0
+    shaded = flat.copy()
+    shaded[:12, 17:27] += (6, 0, 0)  # the right region's top rows (5–11 inside) 6 lighter
+    right = (regions.labels == regions.labels[10, 20]) & ~regions.lines
+    left = (regions.labels == regions.labels[10, 10]) & ~regions.lines
+    lighter = right[:12].sum()
+    # The right region's median is its larger, unshaded part: only the lighter pixels are off, by 6.
+    assert abs(region_spread(regions, shaded) - 6 * lighter / (right.sum() + left.sum())) < 1e-9
+    mask = np.ones((32, 32), bool)
+    browns = np.stack([np.full((32, 32, 3), (L, 20.0, 30.0)) for L in (30, 50, 70)])
+    assert chroma_diversity(browns, [mask] * 3) == 0  # lightness alone is no palette
+    hues = np.stack([np.full((32, 32, 3), (50.0, a, b)) for a, b in ((0, 0), (3, 4), (0, 0))])
+    assert abs(chroma_diversity(hues, [mask] * 3) - (5 + 5 + 0) / 3) < 1e-9
+
+
 def test_evaluate_priors_measures_every_prior_the_pipeline_has(tiny_data):
     import torch
 
@@ -142,6 +168,16 @@ def test_evaluate_priors_measures_every_prior_the_pipeline_has(tiny_data):
     text = prior_markdown("tiny", r)
     assert "| learned p(z | sketch) |" in text and "| codes of the nearest training drawings |" in text
     assert f"training drawings nearest to each sketch score {ref['colour_error_mean']:.1f}" in text
+    assert all("detail_ab_drift" in m and m["part_spread"] >= 0 and m["chroma_diversity"] >= 0
+               for m in r["priors"].values())
+    assert r["stages"] == ["sketch", "rough"] and r["real_part_spread"] >= 0 and ref["chroma_diversity"] >= 0
+    # A later transition: its input is the previous stage, the regions still the sketch's; the last
+    # transition has no next stage to drift in.
+    last = evaluate_priors(pipe, tiny_data, transition=1, limit=2, samples=2)
+    assert last["stages"] == ["rough", "detail"] and list(last["priors"]) == ["normal", "bank", "learned", "nearest"]
+    assert all("detail_ab_drift" not in m and np.isfinite(list(m.values())).all() for m in last["priors"].values())
+    text = prior_markdown("tiny", last)
+    assert "(rough → detail)" in text and "| learned p(z | rough) |" in text and "drift" not in text
     plain = WorkflowPipeline.from_config(["sketch", "rough", "detail"], image_size=32, preset="tiny", seed=0)
     assert list(evaluate_priors(plain, tiny_data, limit=2, samples=2)["priors"]) == ["normal"]
 
@@ -162,6 +198,9 @@ def test_prior_figure_shows_each_prior_the_pipeline_has(tiny_data, tmp_path):
         assert picture.width == width(2 + 3 * priors)
         cells = np.asarray(picture)[20:, :]
         assert cells[:, width(2) + 2:].std() > 0  # sampled flats drawn, not left white
+    # A later transition's rows also show its input stage.
+    out = prior_figure(pipe, tiny_data, tmp_path / "t1.png", transition=1, rows=2, samples=3, priors=("normal",))
+    assert Image.open(out).width == width(3 + 3)
 
 
 # ---- intervals, paired comparisons, the edit protocol, old results files ---------------------------

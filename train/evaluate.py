@@ -61,6 +61,9 @@ def main(argv: list[str] | None = None) -> None:
                    help="write the tables into the pipeline folder's model card (under its metrics marker)")
     p.add_argument("--priors", action="store_true",
                    help="instead: compare where sampled z come from (N(0, I), bank, learned prior) on held-out sketches")
+    p.add_argument("--transition", type=int, default=0,
+                   help="with --priors: the transition whose samples are judged (default 0, the sketch's; "
+                        "chairs' colours: 1)")
     p.add_argument("--normals", action="store_true",
                    help="instead: angular error of the generated normal maps to the true ones (pipelines with a "
                         "'normal' stage), per z source")
@@ -76,13 +79,17 @@ def main(argv: list[str] | None = None) -> None:
     extractor = InceptionV3Features.from_file(args.inception) if args.inception else None
     name = args.name or Path(args.pipeline).name
     if args.priors:
-        results = evaluate_priors(pipe, args.data, limit=args.limit or None, extractor=extractor)
+        t = args.transition
+        if not 0 <= t < len(pipe.transitions):
+            raise SystemExit(f"--transition must be 0..{len(pipe.transitions) - 1} for {name}, got {t}")
+        stem = f"{name}_priors" + (f"_{pipe.stages[t + 1]}" if t else "")
+        results = evaluate_priors(pipe, args.data, transition=t, limit=args.limit or None, extractor=extractor)
         args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / f"{name}_priors.json").write_text(json.dumps(results, indent=2) + "\n")
-        (args.out / f"{name}_priors.md").write_text(prior_markdown(name, results))
+        (args.out / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
+        (args.out / f"{stem}.md").write_text(prior_markdown(name, results))
         print(prior_markdown(name, results))
         if args.plots:
-            prior_figure(pipe, args.data, args.plots / f"{name}_priors.png")
+            prior_figure(pipe, args.data, args.plots / f"{stem}.png", transition=t)
         return
     if args.normals or args.lighting:
         kind, measure, markdown = (("normals", evaluate_normals, normals_markdown) if args.normals else
