@@ -228,6 +228,14 @@ def test_init_fresh_retrains_named_components_from_scratch(cfg, trained_run, tmp
     assert torch.equal(warm.transitions[0].generator.head.weight, src.transitions[0].generator.head.weight)
     w, s = warm.transitions[1].inference.state_dict(), src.transitions[1].inference.state_dict()
     assert all(torch.equal(w[k], s[k]) for k in w)
+    # A run started so records it, and its export's card says which parts started afresh.
+    run_cfg = copy.deepcopy(fresh_cfg)
+    run_cfg["generation"] |= {"steps_separate": 0, "steps_joint": 1}
+    assert train_phase(run_cfg, "generation", tmp_path / "fresh", init_from=str(published)) == 0
+    out = export_pipeline(run_cfg, tmp_path / "fresh", tmp_path / "pub-fresh")
+    assert WorkflowPipeline.from_pretrained(out).info["training"][-1]["fresh"] == ["generator_1", "latent_encoder_1"]
+    assert f"(warm start from `{published}`; generator_1, latent_encoder_1 from scratch) | generation |" in \
+        (out / "README.md").read_text()
     fresh_cfg["train"]["init_fresh"] = ["generator_7"]
     with pytest.raises(ArtzooError, match=r"train.init_fresh names \['generator_7'\]"):
         build_pipeline(fresh_cfg, list(ds.stages), list(ds.channels), init_from=str(published))

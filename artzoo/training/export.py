@@ -65,7 +65,7 @@ def training_history(run_dir: Path, summary: dict) -> list[dict]:
     source = record.get("info") or {}
     # Older exports recorded only step counts.
     earlier = source.get("training") or [{"from": None, "phases": {p: {"steps": n} for p, n in source.get("steps", {}).items()}}]
-    return earlier + [this | {"from": record["from"]}]
+    return earlier + [this | {"from": record["from"]} | ({"fresh": record["fresh"]} if record.get("fresh") else {})]
 
 
 def training_rows(history: list[dict], phases_done: list[str]) -> list[str]:
@@ -83,7 +83,8 @@ def training_rows(history: list[dict], phases_done: list[str]) -> list[str]:
                 label += f" (weights of step {s['kept_step']}, its best held-out check)"
             batch = f"{s['batch_size']} × {s['processes']}" if "batch_size" in s else "?"
             minutes = f"{s['minutes']:.0f} min" if "minutes" in s else "?"
-            start = f" (warm start from `{run['from']}`)" if run["from"] and phase == phases[0] else ""
+            fresh = f"; {', '.join(run['fresh'])} from scratch" if run.get("fresh") else ""
+            start = f" (warm start from `{run['from']}`{fresh})" if run["from"] and phase == phases[0] else ""
             rows.append(f"| {number}{start} | {label} | {s['steps']} | {batch} | {minutes} | {'; '.join(s.get('hardware', ['?']))} |")
     return rows
 

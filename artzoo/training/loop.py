@@ -121,7 +121,9 @@ def _open_run(cfg: dict, run_dir: Path, ds, init_from: str | None, main: bool) -
     if init_from and main:  # the export's model card counts the source's training too
         run_dir.mkdir(parents=True, exist_ok=True)
         tmp = run_dir / ".init.json.tmp"
-        tmp.write_text(json.dumps({"from": str(init_from), "info": pipe.info}, indent=1) + "\n")
+        fresh = sorted(cfg["train"].get("init_fresh") or [])  # components not taken from the source
+        tmp.write_text(json.dumps({"from": str(init_from), "info": pipe.info} | ({"fresh": fresh} if fresh else {}),
+                                  indent=1) + "\n")
         os.replace(tmp, run_dir / INIT_RECORD)
     return pipe, {"phases_done": [], "train_seconds": {}}, None
 
