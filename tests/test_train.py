@@ -619,9 +619,12 @@ def test_training_rows_label_each_warm_start_on_its_runs_first_row():
 
     run = {"steps": 5, "minutes": 1.0, "batch_size": 9, "processes": 1, "hardware": ["cpu"]}
     history = [{"from": None, "phases": {"generation": run}},
-               {"from": "pub", "phases": {"prior": run, "regularizer": run}}]  # logged prior first
+               {"from": "pub", "phases": {"prior": run, "regularizer": run}},  # logged prior first
+               {"from": "pub2", "phases": {}},  # trained nothing (a 0-step prior phase): no row, no number
+               {"from": "pub3", "phases": {"generation": run}}]
     rows = training_rows(history, ["generation", "regularizer", "prior"])
     assert rows[1].startswith("| 2 (warm start from `pub`) | regularizer |") and rows[2].startswith("| 2 | prior |")
+    assert len(rows) == 4 and rows[3].startswith("| 3 (warm start from `pub3`) | generation |")
 
 
 def test_a_phase_that_trained_some_transitions_says_so_in_the_card(tmp_path):

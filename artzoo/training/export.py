@@ -70,9 +70,12 @@ def training_history(run_dir: Path, summary: dict) -> list[dict]:
 
 def training_rows(history: list[dict], phases_done: list[str]) -> list[str]:
     """The card's training table rows: per run (oldest first) and phase (in phase order)."""
-    rows = []
-    for number, run in enumerate(history, 1):
+    rows, number = [], 0
+    for run in history:
         phases = [p for p in ORDER if run["phases"].get(p)]
+        if not phases:  # a run that trained nothing (a 0-step phase re-indexing a prior) gets no number
+            continue
+        number += 1
         for phase in phases:
             s = run["phases"][phase]
             unfinished = run is history[-1] and phase not in phases_done
