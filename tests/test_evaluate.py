@@ -171,8 +171,8 @@ def test_evaluate_priors_measures_every_prior_the_pipeline_has(tiny_data):
     assert all("detail_ab_drift" in m and m["part_spread"] >= 0 and m["chroma_diversity"] >= 0
                for m in r["priors"].values())
     assert r["stages"] == ["sketch", "rough"] and r["real_part_spread"] >= 0 and ref["chroma_diversity"] >= 0
-    assert len(r["encoder_code_std"]) == 8 and 0 <= r["encoder_active_dims"] <= 8
-    assert f"The latent encoder uses {r['encoder_active_dims']} of its 8 dimensions" in text
+    assert len(r["encoder_code_std"]) == 8 and 1 <= r["encoder_effective_dims"] <= 8
+    assert f"real pictures use {r['encoder_effective_dims']:.1f} of z's 8 dimensions" in text
     # A later transition: its input is the previous stage, the regions still the sketch's; the last
     # transition has no next stage to drift in.
     last = evaluate_priors(pipe, tiny_data, transition=1, limit=2, samples=2)

@@ -6,7 +6,7 @@ from the sketch; chairs: the part colours from the normal map), the regions give
 - conditional colour error: per sketch, the area-weighted CIE76 ΔE (Lab) between each line-bounded
   region's median colour in a sample and in the real picture (regions inside the drawing); mean over the
   samples and best of them; beside the bound the generator allows (z = the latent encoder's code of the
-  real picture), and how many of z's dimensions that code uses (a collapsed encoder: one or two)
+  real picture), and how many of z's dimensions those codes use (a collapsed encoder: about one)
 - FD of the samples to the real held-out pictures of that stage (offline extractor)
 - diversity: mean pairwise L1 (pixels in [-1, 1]) between the samples of one sketch, and the mean
   pairwise a*b* distance of their mean colours (a palette that only changes lightness scores ~0 there)
@@ -123,10 +123,11 @@ def evaluate_priors(pipe: WorkflowPipeline, data: Path, *, transition: int = 0, 
     mu = pipe.transitions[t].latent_encoder(real)[0]  # the bound: each real picture, encoded
     bound = lab_pixels(gen(inputs, z=mu))
     results["encoder_bound"] = float(np.mean([region_colour_error(r, b, a) for r, b, a in zip(regions, bound, artist)]))
-    # Active units (Burda et al. 2016): the dimensions whose mean code varies across pictures (variance
-    # > 0.01); a collapsed encoder carries everything in one or two.
+    # How many of z's dimensions the codes of real pictures use: the participation ratio (Σλ)² / Σλ² of
+    # their covariance's eigenvalues (1: all variation along one direction, nz: spread evenly).
     results["encoder_code_std"] = [round(float(v), 3) for v in mu.std(0)]
-    results["encoder_active_dims"] = int((mu.var(0) > 0.01).sum())
+    eig = torch.linalg.eigvalsh(torch.cov(mu.T.double()))
+    results["encoder_effective_dims"] = float(eig.sum() ** 2 / (eig ** 2).sum())
 
     results["real_nearest"] = real_nearest_flats(data, sketches, regions, artist, samples, t + 1)
 
@@ -201,10 +202,10 @@ def prior_markdown(name: str, r: dict) -> str:
         cells += [f"{m['detail_ab_drift']:.1f}"] if drift else []
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", f"Bound (z = the encoder's code of the real {made}): colour error {r['encoder_bound']:.1f}."]
-    if "encoder_active_dims" in r:
-        lines.append(f"The latent encoder uses {r['encoder_active_dims']} of its {len(r['encoder_code_std'])} dimensions "
-                     "(active units: the variance of its mean code over the held-out pictures > 0.01; per-dimension "
-                     f"std {', '.join(f'{v:.2f}' for v in r['encoder_code_std'])}).")
+    if "encoder_effective_dims" in r:
+        lines.append(f"The latent encoder's codes of the real pictures use {r['encoder_effective_dims']:.1f} of z's "
+                     f"{len(r['encoder_code_std'])} dimensions (participation ratio of their covariance: 1 = one "
+                     f"direction; per-dimension std {', '.join(f'{v:.2f}' for v in r['encoder_code_std'])}).")
     if "real_nearest" in r:  # results files from before this reference lack it
         ref = r["real_nearest"]
         lines.append(f"Reference, no model: the real {made}s of the {ref['drawings']} training drawings nearest to "
