@@ -193,7 +193,7 @@ def _edit_tab(registry: PipelineRegistry, name: str, h: Handlers, pipeline: gr.D
     session, gallery_0, slider_0, files_0, status_0, recon_0 = _first(first.edit, EDIT_FIRST_OUTPUTS)
     with gr.Tab("2 · Decompose & edit", id="edit"):
         _howto("**Upload a finished picture** (or pick an example) and press **Decompose & fit**: artzoo "
-               "recovers its sketch and flat colours. Then change one stage and the later stages follow.")
+               "recovers its earlier stages, down to the sketch. Then change one stage and the later stages follow.")
         edit_state = gr.State(session, time_to_live=STATE_TTL_S)
         with gr.Row():
             with gr.Column(min_width=300):
