@@ -129,7 +129,7 @@ def evaluate_priors(pipe: WorkflowPipeline, data: Path, *, transition: int = 0, 
     eig = torch.linalg.eigvalsh(torch.cov(mu.T.double()))
     results["encoder_effective_dims"] = float(eig.sum() ** 2 / (eig ** 2).sum())
 
-    results["real_nearest"] = real_nearest_flats(data, sketches, regions, artist, samples, t + 1)
+    results["real_nearest"] = real_nearest_pictures(data, sketches, regions, artist, samples, t + 1)
 
     for prior in priors:
         errors, best, div, chroma, spread, drift, made = [], [], [], [], [], [], []
@@ -159,7 +159,7 @@ def evaluate_priors(pipe: WorkflowPipeline, data: Path, *, transition: int = 0, 
     return results
 
 
-def real_nearest_flats(data: Path, sketches: torch.Tensor, regions: list, artist: np.ndarray, n: int,
+def real_nearest_pictures(data: Path, sketches: torch.Tensor, regions: list, artist: np.ndarray, n: int,
                        stage: int = 1) -> dict:
     """The colour error (and palette spread) of the real ``stage`` pictures of the ``n`` training drawings
     nearest to each sketch."""
