@@ -165,7 +165,7 @@ def evaluate_priors(pipe: WorkflowPipeline, data: Path, *, transition: int = 0, 
 
 
 def real_nearest_pictures(data: Path, sketches: torch.Tensor, regions: list, artist: np.ndarray, n: int,
-                       stage: int = 1) -> dict:
+                          stage: int = 1) -> dict:
     """The colour error (and palette spread) of the real ``stage`` pictures of the ``n`` training drawings
     nearest to each sketch."""
     train_sketches = load_stage(data, "train", 0, None)
