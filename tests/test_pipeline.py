@@ -111,6 +111,32 @@ def test_weight_decay_and_learned_regulariser_change_the_fit(tiny_pipeline, artw
         tiny_pipeline.fit(wf, steps=1, regularizer="strong")
 
 
+def test_modulated_decoder_takes_its_scale_and_bias_from_z_and_fits_and_round_trips(artwork, tmp_path):
+    pipe = WorkflowPipeline.from_config(["sketch", "flat"], image_size=32, preset="tiny", regularizer=True,
+                                        overrides={"generator": {"modulated_decoder": True}})
+    g = pipe.transitions[0].generator
+    plain = WorkflowPipeline.from_config(["sketch", "flat"], image_size=32, preset="tiny").transitions[0].generator
+    ups = [up[1].weight.numel() for up in g.ups]
+    assert g.num_adain_params == plain.num_adain_params + 2 * sum(ups)
+    mask = g.adain_bias_mask()
+    assert mask.shape == (g.num_adain_params,) and int(mask.sum()) == g.num_adain_params // 2
+    # The decoder's entries (the vector's tail) act on the picture, its bias entries as biases.
+    x = torch.rand(1, 1, 32, 32) * 2 - 1
+    adain = g.adain_params(torch.zeros(1, g.config.nz))
+    bumped = adain.clone()
+    bumped[0, plain.num_adain_params:] += mask[plain.num_adain_params:].float()
+    with torch.no_grad():
+        assert (g(x, adain=adain) - g(x, adain=bumped)).abs().max() > 1e-3
+    # Fitting, the learned regulariser and saving follow the longer vector.
+    fitted = pipe.fit(pipe.decompose(artwork), steps=3, regularizer="learned")
+    assert fitted.delta[0].shape[-1] == g.num_adain_params
+    pipe.save_pretrained(tmp_path / "mod")
+    loaded = WorkflowPipeline.from_pretrained(tmp_path / "mod")
+    assert loaded.transitions[0].generator.config.modulated_decoder
+    with torch.no_grad():
+        assert torch.equal(loaded.transitions[0].generator(x, adain=adain), g(x, adain=adain))
+
+
 def test_learned_regulariser_missing_is_a_clear_error(artwork):
     pipe = WorkflowPipeline.from_config(["sketch", "flat"], image_size=32, preset="tiny")
     with pytest.raises(ArtzooError, match="no learned regulariser"):

@@ -2,8 +2,9 @@
 
     x_i ──content encoder──► content ──AdaIN res blocks──► decoder ──► x_{i+1}
                  │                          ▲                 ▲
-                 └──(optional 1×1 skips)────┼─────────────────┘
-    z ──MLP──► AdaIN parameter vector ──────┘   (or pass the vector directly: test-time fitting)
+                 └──(optional 1×1 skips)────┼─────────────────┤
+    z ──MLP──► AdaIN parameter vector ──────┴─────────────────┘ (optional decoder modulation)
+               (or pass the vector directly: test-time fitting)
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ class GeneratorConfig(NetConfig):
     # 1×1-conv skips from the encoder's full/half-resolution features into the decoder (bypassing
     # AdaIN): keeps thin structures sharp on small CPU models; colour still comes through AdaIN.
     skip_connections: bool = True
+    # z also sets a per-channel scale and bias after each decoder LayerNorm (not in the paper). The
+    # LayerNorm removes the per-sample mean the bottleneck's AdaIN sets; without this, chairs' colour
+    # codes collapsed onto lightness (docs/RESULTS.md, "The first autoencoder that carries colour").
+    modulated_decoder: bool = False
 
     LIMITS = dict(in_channels=(1, 4), out_channels=(1, 4), image_size=(8, 1024), base_channels=(1, 512),
                   n_downsample=(0, 6), n_content_res=(0, 16), n_adain_res=(1, 16), nz=(1, 512), mlp_dim=(1, 4096))
@@ -53,13 +58,16 @@ class StageGenerator(nn.Module):
         self.adain_blocks = nn.ModuleList([AdaINResBlock(c) for _ in range(config.n_adain_res)])
         ups = []
         for _ in range(config.n_downsample):
-            ups.append(nn.Sequential(conv(c, c // 2, 5), LayerNorm(c // 2), nn.ReLU(inplace=True)))
+            ups.append(nn.Sequential(conv(c, c // 2, 5), LayerNorm(c // 2)))  # ReLU in `decode`, after modulation
             c //= 2
         self.ups = nn.ModuleList(ups)
         # Decoder order is coarse → fine, so the skips are stored in that order.
         self.skips = nn.ModuleList(list(reversed(skips))) if config.skip_connections else None
         self.head = conv(c, config.out_channels, 7)
-        self.num_adain_params = sum(b.num_adain_params for b in self.adain_blocks)
+        # The AdaIN vector: each res block's (scale, bias, scale, bias), then with modulation each up
+        # layer's (scale, bias).
+        self.modulated = [up[1].weight.numel() for up in ups] if config.modulated_decoder else []
+        self.num_adain_params = sum(b.num_adain_params for b in self.adain_blocks) + 2 * sum(self.modulated)
         self.mlp = nn.Sequential(
             nn.Linear(config.nz, config.mlp_dim), nn.ReLU(inplace=True),
             nn.Linear(config.mlp_dim, config.mlp_dim), nn.ReLU(inplace=True),
@@ -82,6 +90,7 @@ class StageGenerator(nn.Module):
             ch = block.norm1.channels
             is_bias = torch.tensor([False, True, False, True]).repeat_interleave(ch)
             parts.append(is_bias)
+        parts += [torch.tensor([False, True]).repeat_interleave(ch) for ch in self.modulated]
         return torch.cat(parts)
 
     def encode_content(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -97,10 +106,16 @@ class StageGenerator(nn.Module):
         h, features = content
         if adain.shape[0] != h.shape[0]:
             adain = adain.expand(h.shape[0], -1)
-        for block, params in zip(self.adain_blocks, adain.split([b.num_adain_params for b in self.adain_blocks], 1)):
-            h = block(h, params)
+        sizes = [b.num_adain_params for b in self.adain_blocks] + [2 * ch for ch in self.modulated]
+        params = adain.split(sizes, 1)
+        for block, p in zip(self.adain_blocks, params):
+            h = block(h, p)
         for i, up in enumerate(self.ups):
             h = up(F.interpolate(h, scale_factor=2, mode="nearest"))
+            if self.modulated:
+                scale, bias = params[len(self.adain_blocks) + i].chunk(2, 1)
+                h = h * (1 + scale[:, :, None, None]) + bias[:, :, None, None]
+            h = F.relu(h)
             if self.skips is not None:
                 h = h + self.skips[i](features[i])
         return torch.tanh(self.head(h))
