@@ -241,6 +241,22 @@ def test_init_fresh_retrains_named_components_from_scratch(cfg, trained_run, tmp
         build_pipeline(fresh_cfg, list(ds.stages), list(ds.channels), init_from=str(published))
 
 
+def test_init_from_extends_plain_generators_with_an_identity_decoder_modulation(cfg, trained_run, tmp_path):
+    published = export_pipeline(cfg, trained_run, tmp_path / "pub", full_precision=True)
+    ds = open_dataset(cfg, "train")
+    mod_cfg = copy.deepcopy(cfg)
+    mod_cfg["model"]["overrides"] = {"generator": {"modulated_decoder": True}}
+    warm = build_pipeline(mod_cfg, list(ds.stages), list(ds.channels), init_from=str(published))
+    src = WorkflowPipeline.from_pretrained(published)
+    x, z = torch.rand(2, 1, SIZE, SIZE) * 2 - 1, torch.randn(2, src.transitions[0].generator.config.nz)
+    g_warm, g_src = warm.transitions[0].generator.eval(), src.transitions[0].generator.eval()
+    assert g_warm.num_adain_params > g_src.num_adain_params
+    with torch.no_grad():
+        torch.testing.assert_close(g_warm(x, z=z), g_src(x, z=z))  # the modulation starts as the identity
+    # The regulariser's θ no longer fits the longer AdaIN vector: it starts fresh, sized to it.
+    assert warm.transitions[0].regularizer.config.num_params == g_warm.num_adain_params
+
+
 def test_prior_phase_learns_p_z_given_x_and_fills_its_bank(cfg, trained_run, tmp_path):
     """The prior phase (after the others), warm-started from a published pipeline of the same data: only
     the priors move, the export carries them and keeps the source's learned regulariser."""
@@ -695,6 +711,54 @@ def test_generation_critics_learn_from_their_own_loss_only(cfg, float64):
         torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-12)
     assert all(torch.isfinite(g).all() for g in seen["g"])
     assert all(p.grad is None for t in pipe.transitions for p in t.inference.parameters())
+
+
+def test_encoder_warmup_teaches_the_encoders_mean_colour_alone_then_hands_over(cfg):
+    """During generation.encoder_warmup each latent encoder's gradient is that of `colour_code` alone (its
+    codes reach the generator detached) and the KL term is off; afterwards the BicycleGAN terms are back."""
+    from accelerate import Accelerator
+
+    from artzoo.training.losses import colour_code
+    from artzoo.training.phases import GenerationPhase, trainable
+
+    torch.manual_seed(0)
+    pipe = WorkflowPipeline.from_config(["sketch", "flat", "detail"], image_size=SIZE, preset="tiny",
+                                        discriminators=True)
+    run_cfg = {**cfg, "train": {**cfg["train"], "precision": "float32"},
+               "generation": {**cfg["generation"], "encoder_warmup": 1}}
+    phase = GenerationPhase(pipe, run_cfg, Accelerator(cpu=True))
+    grads = []
+    phase.opt_g.step = lambda: grads.append([p.grad.clone() if p.grad is not None else None
+                                             for t in pipe.transitions for p in t.latent_encoder.parameters()])
+    n, half = cfg["generation"]["batch_size"], cfg["generation"]["batch_size"] // 2
+    x = [torch.rand(n, c, SIZE, SIZE) * 2 - 1 for c in (1, 3, 3)]
+    x[1][:, :, :4] = 1  # some paper-white pixels, which the mean colour leaves out
+    logs = phase.step(x, 0)
+    assert "G0/colour_code" in logs and "G0/kl" not in logs
+    encoders = [t.latent_encoder for t in pipe.transitions]
+    trainable(encoders, True)
+    loss = sum(colour_code(e(x[i + 1][:half])[0], x[i + 1][:half]) for i, e in enumerate(encoders))
+    expected = torch.autograd.grad(loss, [p for e in encoders for p in e.parameters()], allow_unused=True)
+    for got, want in zip(grads[0], expected):
+        if want is None:  # the logvar head: no loss reads it during the warm-up
+            assert got is None or torch.count_nonzero(got) == 0
+        else:
+            torch.testing.assert_close(got, want)
+    trainable(encoders, False)
+    logs = phase.step(x, 1)
+    assert "G0/kl" in logs and "G0/colour_code" not in logs
+
+
+def test_colour_code_targets_the_mean_of_the_drawn_pixels():
+    from artzoo.training.losses import colour_code
+
+    picture = torch.ones(1, 3, 4, 4)  # paper white ...
+    picture[:, :, :2] = torch.tensor([-1.0, 0.0, 0.5])[:, None, None]  # ... and a drawn half of one colour
+    mu = torch.zeros(1, 8)
+    mu[0, :3] = torch.tensor([-2.0, 0.0, 1.0])
+    assert colour_code(mu, picture) == 0
+    mu[0, 3:] = 5  # the other dimensions are free
+    assert colour_code(mu, picture) == 0
 
 
 def test_generation_in_bfloat16_trains_float32_weights(cfg):

@@ -74,6 +74,16 @@ class StageGenerator(nn.Module):
             nn.Linear(config.mlp_dim, self.num_adain_params),
         )
 
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        """Also loads a generator without decoder modulation into one with it: the MLP's new output rows
+        start at zero (scale 1, bias 0, so the same pictures), which extends a trained generator."""
+        extra = 2 * sum(self.modulated)
+        weight, bias = state_dict.get("mlp.4.weight"), state_dict.get("mlp.4.bias")
+        if extra and weight is not None and bias is not None and weight.shape[0] == self.num_adain_params - extra:
+            state_dict = {**state_dict, "mlp.4.weight": torch.cat([weight, weight.new_zeros(extra, weight.shape[1])]),
+                          "mlp.4.bias": torch.cat([bias, bias.new_zeros(extra)])}
+        return super().load_state_dict(state_dict, strict, assign)
+
     @property
     def content_channels(self) -> int:
         """Channels of `encode_content`'s features (what a `LatentPrior` reads)."""

@@ -77,6 +77,8 @@ def build_pipeline(cfg: dict, stages: list[str], channels: list[int], init_from:
             for kind, module in t_src.components().items():
                 if f"{kind}_{i}" in fresh:
                     continue
+                if kind == "regularizer" and module.config.num_params != t_dst.generator.num_adain_params:
+                    continue  # the AdaIN vector grew (generator.modulated_decoder): θ starts fresh
                 if kind in ("regularizer", "prior"):  # taken whole: their configs hold more than shapes (w's scale)
                     setattr(t_dst, kind, module)
                 else:

@@ -31,3 +31,12 @@ def mode_seeking(img_a: torch.Tensor, img_b: torch.Tensor, z_a: torch.Tensor, z_
     """MSGAN's term: small when two latents give similar images, so minimising it spreads the modes."""
     ratio = (img_a - img_b).abs().mean() / (z_a - z_b).abs().mean()
     return 1 / (ratio + eps)
+
+
+def colour_code(mu: torch.Tensor, picture: torch.Tensor) -> torch.Tensor:
+    """L1 from μ's first C dimensions to 2 × the picture's per-channel mean colour over its drawn (not paper
+    white) pixels: what an encoder is first taught with ``generation.encoder_warmup`` (not in the paper)."""
+    drawn = ((picture + 1) / 2 <= 0.97).any(1, keepdim=True).to(picture.dtype)
+    mean = (picture * drawn).sum((2, 3)) / drawn.sum((2, 3)).clamp(min=1)
+    c = min(mean.shape[1], mu.shape[1])
+    return F.l1_loss(mu[:, :c].float(), 2 * mean[:, :c].float())

@@ -17,7 +17,7 @@ from torch.func import functional_call
 from .. import fitting
 from ..errors import ArtzooError
 from ..models import LatentPrior, PriorConfig
-from .losses import hinge_d, hinge_g, kl_normal, mode_seeking
+from .losses import colour_code, hinge_d, hinge_g, kl_normal, mode_seeking
 
 
 def trainable(modules, flag: bool) -> None:
@@ -211,7 +211,7 @@ class GenerationPhase(Phase):
         logs = {}
         trainable(self.gens + self.discs, True)
         with self.autocast():
-            g_loss, d_loss = self.losses(x, step >= self.steps_separate, logs)
+            g_loss, d_loss = self.losses(x, step >= self.steps_separate, logs, warmup=step < self.c["encoder_warmup"])
         # Both gradients before either step: a step changes the critics' weights the graph still needs.
         self.backward(self.opt_d, d_loss, retain_graph=True)
         self.backward(self.opt_g, g_loss)
@@ -231,8 +231,10 @@ class GenerationPhase(Phase):
         fakes = gen.decode((h, skips), gen.adain_params(torch.cat([z_enc, z_rand])))
         return fakes[: len(inp_enc)], fakes[len(inp_enc):]
 
-    def losses(self, x: list[torch.Tensor], joint: bool, logs: dict) -> tuple[torch.Tensor, torch.Tensor]:
-        """The generators' and the critics' losses over every transition (each term logged into ``logs``)."""
+    def losses(self, x: list[torch.Tensor], joint: bool, logs: dict, warmup: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """The generators' and the critics' losses over every transition (each term logged into ``logs``).
+        ``warmup``: each latent encoder learns only `colour_code` and the generator learns from its codes
+        (detached), so the generator already reads colour from z when the two start training together."""
         c = self.c
         half = x[0].shape[0] // 2
         g_loss, d_loss = 0.0, 0.0
@@ -257,6 +259,8 @@ class GenerationPhase(Phase):
             # cVAE-GAN: z from the next stage (reparameterised) must reconstruct the real one.
             mu, logvar = enc(encoded[:half])
             z_enc = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+            if warmup:
+                z_enc = z_enc.detach()
             # cLR-GAN: z ~ N(0, I) must be recoverable from the picture it made.
             inp_rand = inp[half:]
             pairs = c["mode_seeking_weight"] > 0
@@ -292,6 +296,9 @@ class GenerationPhase(Phase):
             }
             weights = {"adv_enc": 1.0, "adv_rand": 1.0, "l1": c["l1_weight"], "kl": c["kl_weight"],
                        "latent": c["latent_weight"], "cycle": c["cycle_weight"]}
+            if warmup:  # the encoder's only loss (its codes reach the generator detached)
+                del terms["kl"], weights["kl"]
+                terms["colour_code"], weights["colour_code"] = colour_code(mu, encoded[:half]), 1.0
             if c["mode_seeking_weight"] > 0:
                 q = len(inp_rand) // 2
                 terms["ms"] = mode_seeking(fake_rand[:q], fake_rand[q:], z_rand[:q], z_rand[q:])
