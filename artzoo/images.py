@@ -23,6 +23,8 @@ SOURCE_MAX_SIDE = 2048  # full-resolution pictures are drawn at most this big: t
 # How a pipeline's stage is drawn at full resolution (`artzoo.rendering`): the user's sketch itself, flat
 # colours filling the sketch's line regions, or shading laid over the stage before.
 RENDER_KINDS = ("sketch", "regions", "continuous")
+# A pixel brighter than this in every channel (0–1) is paper, not drawing: the white our artwork is drawn on.
+PAPER_WHITE = 0.97
 
 
 @dataclasses.dataclass(frozen=True)
@@ -169,6 +171,11 @@ def to_tensor(image: Image.Image, channels: int) -> torch.Tensor:
     arr = np.asarray(image, dtype=np.float32) / 127.5 - 1.0
     t = torch.from_numpy(arr.copy())
     return (t[None] if channels == 1 else t.permute(2, 0, 1))[None]
+
+
+def drawn(x: torch.Tensor) -> torch.Tensor:
+    """Model tensors (..., C, H, W) in [-1, 1] → bool (..., H, W): the pixels that are not paper white."""
+    return ((x + 1) / 2 <= PAPER_WHITE).any(-3)
 
 
 def to_pil(tensor: torch.Tensor) -> Image.Image:

@@ -33,6 +33,7 @@ from ..pipeline import WorkflowPipeline
 from ..rendering.colour import rgb_to_lab
 from ..rendering.regions import border_labels
 from ..data.dataset import WorkflowDataset
+from ..images import drawn
 from .tables import load_stage
 
 def compared_priors(pipe: WorkflowPipeline, transition: int) -> list[str]:
@@ -100,11 +101,6 @@ def chroma_diversity(labs: np.ndarray, masks: list[np.ndarray]) -> float:
     return float(np.mean([np.linalg.norm(means[a] - means[b]) for a in range(len(means)) for b in range(a + 1, len(means))]))
 
 
-def drawn(x: torch.Tensor) -> np.ndarray:
-    """(C, S, S) in [-1, 1] → the pixels that are not paper white."""
-    return ~((x + 1) / 2 > 0.97).all(0).numpy()
-
-
 @torch.no_grad()
 def evaluate_priors(pipe: WorkflowPipeline, data: Path, *, transition: int = 0, limit: int | None = 120,
                     samples: int = 8, seed: int = 0, extractor=None, priors: tuple[str, ...] | None = None) -> dict:
@@ -119,7 +115,7 @@ def evaluate_priors(pipe: WorkflowPipeline, data: Path, *, transition: int = 0, 
     gen = pipe.transitions[t].generator
     regions = [line_regions(s) for s in sketches]
     artist = lab_pixels(real)
-    drawing = [drawn(f) for f in real]
+    drawing = [drawn(f).numpy() for f in real]
     results = {"transition": t, "stages": pipe.stages[t:t + 2], "n_sketches": len(sketches), "samples": samples,
                "extractor": extractor.name, "priors": {},
                "real_part_spread": float(np.mean([region_spread(r, a) for r, a in zip(regions, artist)]))}
@@ -176,7 +172,7 @@ def real_nearest_pictures(data: Path, sketches: torch.Tensor, regions: list, art
         pictures = torch.stack([train[int(j)][stage] for j in rows])
         labs = lab_pixels(pictures)
         errors.append([region_colour_error(reg, lab, art) for lab in labs])
-        chroma.append(chroma_diversity(labs, [drawn(p) for p in pictures]))
+        chroma.append(chroma_diversity(labs, [drawn(p).numpy() for p in pictures]))
     errors = np.array(errors)
     return {"drawings": n, "colour_error_mean": float(errors.mean()), "colour_error_nearest": float(errors[:, 0].mean()),
             "chroma_diversity": float(np.mean(chroma))}

@@ -22,6 +22,7 @@ from PIL import Image
 from scipy import ndimage
 
 from ..errors import ArtzooError
+from ..images import PAPER_WHITE
 from .colour import as_rgb, cbcr_to_rgb_offset, chroma_cbcr, lab_to_rgb, luma, rgb_to_lab, delta_e, WHITE_LAB
 from .regions import Regions
 from .resample import (GuidedUpsampler, apply_guided, block_reduce, guided_coefficients, model_crop, resize,
@@ -163,7 +164,7 @@ def _white(image: np.ndarray, regions: Regions, stray: float = 0.02) -> np.ndarr
     step = max(1, max(regions.shape) // STATS_SIDE)
     labels = regions.labels[::step, ::step].ravel()
     counted = regions.alpha[::step, ::step].ravel() == 0
-    tinted = (image[::step, ::step].reshape(-1, 3).min(-1) <= 0.97) & counted
+    tinted = (image[::step, ::step].reshape(-1, 3).min(-1) <= PAPER_WHITE) & counted
     total = np.bincount(labels, weights=counted, minlength=regions.count)
     return np.bincount(labels, weights=tinted, minlength=regions.count) <= stray * total
 

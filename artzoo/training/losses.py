@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..images import drawn
+
 
 def hinge_d(real: list[torch.Tensor], fake: list[torch.Tensor], sum_scales: bool = False) -> torch.Tensor:
     """Discriminator hinge loss of a multi-scale critic, averaged over its scales (``sum_scales``: summed,
@@ -36,7 +38,7 @@ def mode_seeking(img_a: torch.Tensor, img_b: torch.Tensor, z_a: torch.Tensor, z_
 def colour_code(mu: torch.Tensor, picture: torch.Tensor) -> torch.Tensor:
     """L1 from μ's first C dimensions to 2 × the picture's per-channel mean colour over its drawn (not paper
     white) pixels: what an encoder is first taught with ``generation.encoder_warmup`` (not in the paper)."""
-    drawn = ((picture + 1) / 2 <= 0.97).any(1, keepdim=True).to(picture.dtype)
-    mean = (picture * drawn).sum((2, 3)) / drawn.sum((2, 3)).clamp(min=1)
+    mask = drawn(picture).unsqueeze(1).to(picture.dtype)
+    mean = (picture * mask).sum((2, 3)) / mask.sum((2, 3)).clamp(min=1)
     c = min(mean.shape[1], mu.shape[1])
     return F.l1_loss(mu[:, :c].float(), 2 * mean[:, :c].float())
