@@ -3,6 +3,7 @@
 import copy
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -210,6 +211,13 @@ def test_init_from_warm_starts(cfg, trained_run, tmp_path):
     other["generation"]["batch_size"] += 2
     again = WorkflowPipeline.from_pretrained(export_pipeline(other, tmp_path / "warm2", tmp_path / "pub3")).info
     assert again["training"][1]["phases"]["generation"]["batch_size"] == cfg["generation"]["batch_size"]
+    # A warm start from a run's checkpoint (a snapshot copied out, not an export) keeps that run too.
+    snapshot = shutil.copytree(latest_checkpoint(tmp_path / "warm2") / "pipeline", tmp_path / "snapshot")
+    cfg["generation"]["steps_joint"] = 1
+    assert train_phase(cfg, "generation", tmp_path / "warm3", init_from=str(snapshot)) == 0
+    info = WorkflowPipeline.from_pretrained(export_pipeline(cfg, tmp_path / "warm3", tmp_path / "pub4")).info
+    assert [run["from"] for run in info["training"]] == [None, str(published), str(snapshot)]
+    assert info["steps"]["generation"] == src.info["steps"]["generation"] + 2 + 1
 
 
 def test_init_fresh_retrains_named_components_from_scratch(cfg, trained_run, tmp_path):
@@ -644,7 +652,8 @@ def test_training_rows_label_each_warm_start_on_its_runs_first_row():
 
 
 def test_a_phase_that_trained_some_transitions_says_so_in_the_card(tmp_path):
-    from artzoo.training.export import training_history, training_rows, training_summary
+    from artzoo.training.export import training_rows
+    from artzoo.training.history import training_history, training_summary
 
     log = [{"event": "start", "phase": "generation", "step": 0, "processes": 1, "batch_size": 4, "hardware": "cpu",
             "transitions": [2]},

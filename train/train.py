@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from artzoo.training import export_pipeline, load_config, train_phase
-from artzoo.training.loop import ORDER
+from artzoo.training.history import ORDER
 
 
 def main(argv: list[str] | None = None) -> int:

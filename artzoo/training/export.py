@@ -13,59 +13,10 @@ from ..images import check_render_kinds
 from ..evaluation import METRICS_MARKER
 from ..pipeline import WorkflowPipeline
 from .checkpoint import latest_checkpoint, read_state
-from .loop import INIT_RECORD, ORDER, batch_of, inherited_phases, open_dataset
+from .history import ORDER, run_info
+from .loop import batch_of, open_dataset
 from .samples import sample_grid, stage_grid
 
-
-
-def training_summary(run_dir: Path) -> dict[str, dict]:
-    """Per phase, from the run's log.jsonl: steps reached, seconds spent in steps, hardware, processes,
-    and the step whose weights it ended on when that was a best held-out snapshot."""
-    summary: dict[str, dict] = {}
-    log = Path(run_dir) / "log.jsonl"
-    if not log.exists():
-        return summary
-    for line in log.read_text().splitlines():
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:  # a line cut by a kill
-            continue
-        s = summary.setdefault(rec["phase"], {"steps": 0, "seconds": 0.0, "hardware": set(), "processes": 1})
-        if rec.get("event") == "start":
-            s["hardware"].add(rec["hardware"])
-            s["processes"] = rec["processes"]
-            s["batch_size"] = rec.get("batch_size")
-            if rec.get("transitions"):  # a phase that trained some transitions only
-                s["transitions"] = rec["transitions"]
-        elif rec.get("event") == "kept":  # the phase ended on its best held-out snapshot (training/holdout.py)
-            s["kept_step"] = rec["step"]
-        elif "dt" in rec:  # steps redone after a kill count too: they were computed
-            s["steps"] = max(s["steps"], rec["step"])
-            s["seconds"] += rec["dt"]
-            if s.get("batch_size") is None:  # logs from before the start event recorded the batch
-                s["batch_size"] = round(rec["img_s"] * rec["dt"] / s["processes"])
-    for s in summary.values():
-        s["hardware"] = sorted(s["hardware"])
-    return summary
-
-
-def training_history(run_dir: Path, summary: dict) -> list[dict]:
-    """Every run that trained these weights, oldest first: a warm-started run (``--init-from``) is
-    preceded by the runs its source pipeline records. Per run and phase: steps, minutes, batch, hardware."""
-    this = {"from": None, "phases": {
-        phase: {"steps": s["steps"], "minutes": round(s["seconds"] / 60, 1), "batch_size": s["batch_size"],
-                "processes": s["processes"], "hardware": s["hardware"]}
-               | ({"kept_step": s["kept_step"]} if s.get("kept_step") is not None else {})
-               | ({"transitions": s["transitions"]} if s.get("transitions") else {})
-        for phase, s in summary.items() if s["steps"]}}
-    init = Path(run_dir) / INIT_RECORD
-    if not init.exists():
-        return [this]
-    record = json.loads(init.read_text())
-    source = record.get("info") or {}
-    # Older exports recorded only step counts.
-    earlier = source.get("training") or [{"from": None, "phases": {p: {"steps": n} for p, n in source.get("steps", {}).items()}}]
-    return earlier + [this | {"from": record["from"]} | ({"fresh": record["fresh"]} if record.get("fresh") else {})]
 
 
 def training_rows(history: list[dict], phases_done: list[str]) -> list[str]:
@@ -188,25 +139,17 @@ def export_pipeline(cfg: dict, run_dir: str | Path, out: str | Path, *, from_pha
             raise ArtzooError(f"{run_dir} has no checkpoint to export")
     state = read_state(ckpt)
     pipe = WorkflowPipeline.from_pretrained(ckpt / "pipeline")
-    inherited = inherited_phases(run_dir, cfg)
-    done = [p for p in ORDER if p in state["phases_done"] or p in inherited]
+    pipe.info = run_info(cfg, run_dir, state)
     for t in pipe.transitions:  # an untrained θ or prior would pass for a learned one: leave them out
-        if "regularizer" not in done:
+        if "regularizer" not in pipe.info["phases"]:
             t.regularizer = None
-        if "prior" not in done:
+        if "prior" not in pipe.info["phases"]:
             t.prior = None
     render = cfg["export"].get("render")
     pipe.render_kinds = None if render is None else check_render_kinds(render, len(pipe.stages))
-    summary = training_summary(run_dir)
-    if state["phase"] in summary:  # the log may run ahead of the checkpoint; these weights are from here
-        summary[state["phase"]]["steps"] = state["step"]
-    history = training_history(run_dir, summary)
-    steps = {p: sum(run["phases"].get(p, {}).get("steps", 0) for run in history) for p in ORDER}
-    pipe.info = {"name": cfg["name"], "preset": cfg.get("preset"), "license": cfg["export"]["license"],
-                 "phases": done, "steps": {p: n for p, n in steps.items() if n}, "training": history}
     dtype = None if full_precision else getattr(torch, cfg["export"]["dtype"])
     path = pipe.save_pretrained(out, dtype=dtype, include_discriminators=include_discriminators,
-                                model_card=model_card(cfg, pipe, history, done))
+                                model_card=model_card(cfg, pipe, pipe.info["training"], pipe.info["phases"]))
     test = open_dataset(cfg, "test")
     _copy_examples(test, path, cfg["export"].get("examples", 8))
     if cfg["export"].get("canvas_examples"):  # the app shows examples at its canvas size (512 px)

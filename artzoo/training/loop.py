@@ -22,15 +22,14 @@ from tqdm import tqdm
 from ..errors import ArtzooError
 from ..pipeline import WorkflowPipeline
 from .checkpoint import latest_checkpoint, load_optimizers, read_state, replace_folder, save_checkpoint
+from .history import INIT_RECORD, ORDER, inherited_phases, run_info
 from .holdout import SCORE, HoldoutCheck
 from .phases import PHASES, cpu_info
 from .samples import sample_grid
 
-ORDER = ("inference", "generation", "regularizer", "prior")
 # The phases whose weights each phase starts from (the prior needs only the generators and encoders).
 NEEDS = {"inference": (), "generation": ("inference",), "regularizer": ("inference", "generation"),
          "prior": ("generation",)}
-INIT_RECORD = "init.json"  # in a warm-started run folder: the source pipeline and its training info
 KEPT = {f"{p}-{kind}" for p in ORDER for kind in ("final", "best")}  # checkpoints that outlive newer ones
 
 
@@ -85,14 +84,6 @@ def build_pipeline(cfg: dict, stages: list[str], channels: list[int], init_from:
                     dst[kind].load_state_dict(module.state_dict())
         pipe.info = src.info  # until export replaces it: what the source was trained with
     return pipe
-
-
-def inherited_phases(run_dir: Path, cfg: dict) -> list[str]:
-    """Phases finished in the pipeline this run was warm-started from, when it was trained on the same
-    data (its weights were kept; a transfer from another data set inherits no learned θ or prior)."""
-    init = Path(run_dir) / INIT_RECORD
-    source = (json.loads(init.read_text()).get("info") or {}) if init.exists() else {}
-    return source.get("phases", []) if source.get("name") == cfg["name"] else []
 
 
 def batch_of(ds, indices) -> list[torch.Tensor]:
@@ -161,6 +152,8 @@ class _Recorder:
             s = {"phase": self.phase, "step": step, "total_steps": self.total,
                  "train_seconds": {**self.state["train_seconds"], self.phase: seconds},
                  "phases_done": self.state["phases_done"] + ([self.phase] if done else []), "hardware": hardware()}
+            self.log.flush()
+            self.pipe.info = run_info(self.cfg, self.run_dir, s)  # a warm start from this checkpoint keeps the history
             save_checkpoint(self.run_dir, self.pipe, self.optimizers, s, keep=KEPT)
             if done:  # kept for exports and warm starts after later phases move on
                 root = self.run_dir / "checkpoints"
