@@ -83,21 +83,30 @@ class WorkflowPipeline(nn.Module):
     def from_config(cls, stages: list[str], channels: list[int] | None = None, image_size: int = 64,
                     preset: str = "lean", *, skip_connections: bool = True, nz: int = 8,
                     discriminators: bool = False, regularizer: bool = False, seed: int = 0,
-                    overrides: dict | None = None, render_kinds: list[str] | None = None,
-                    prior: bool = False) -> "WorkflowPipeline":
+                    overrides: dict | None = None, transition_overrides: dict | None = None,
+                    render_kinds: list[str] | None = None, prior: bool = False) -> "WorkflowPipeline":
         """A randomly initialised pipeline (for training, or tiny ones for tests).
 
         channels defaults to 1 for the first stage (sketch) and 3 for the others; ``overrides`` maps
         "generator"/"latent_encoder"/"inference"/"discriminator" to config fields that replace the
-        preset's (see `artzoo.models.presets`).
+        preset's (see `artzoo.models.presets`) in every transition; ``transition_overrides`` maps a
+        transition's index (int or its string, as TOML keys are) to such a mapping for that one only.
         """
         channels = list(channels or [1] + [3] * (len(stages) - 1))
+        per_transition = {}
+        for key, value in (transition_overrides or {}).items():
+            index = int(key) if str(key).isdigit() else -1
+            if not 0 <= index < len(stages) - 1:
+                raise ArtzooError(f"transition_overrides: {key!r} is not a transition index 0..{len(stages) - 2}")
+            per_transition[index] = value
         torch.manual_seed(seed)
         transitions = []
         for i in range(len(stages) - 1):
+            own = per_transition.get(i, {})
+            merged = {net: {**(overrides or {}).get(net, {}), **own.get(net, {})} for net in {**(overrides or {}), **own}}
             configs = transition_configs(preset, channels[i], channels[i + 1], image_size, nz=nz,
                                          skip_connections=skip_connections, discriminators=discriminators,
-                                         overrides=overrides)
+                                         overrides=merged)
             # Built in this order so a seed gives the same weights as it always did.
             gen = StageGenerator(configs["generator"])
             enc, inf = LatentEncoder(configs["latent_encoder"]), InferenceNet(configs["inference"])

@@ -137,6 +137,24 @@ def test_modulated_decoder_takes_its_scale_and_bias_from_z_and_fits_and_round_tr
         assert torch.equal(loaded.transitions[0].generator(x, adain=adain), g(x, adain=adain))
 
 
+def test_transition_overrides_change_one_transition_only():
+    """chairs modulates only its colour network: a modulated lighting network let a fit memorise the
+    artwork's colours in its decoder, so colour edits stopped reaching the lit picture."""
+    stages = ["sketch", "flat", "detail"]
+    pipe = WorkflowPipeline.from_config(stages, image_size=32, preset="tiny", regularizer=True,
+                                        transition_overrides={"1": {"generator": {"modulated_decoder": True}}})
+    assert [t.generator.config.modulated_decoder for t in pipe.transitions] == [False, True]
+    assert [t.regularizer.config.num_params for t in pipe.transitions] == [t.generator.num_adain_params for t in pipe.transitions]
+    # The per-transition fields win over the all-transition ones.
+    both = WorkflowPipeline.from_config(stages, image_size=32, preset="tiny",
+                                        overrides={"generator": {"modulated_decoder": True}},
+                                        transition_overrides={0: {"generator": {"modulated_decoder": False}}})
+    assert [t.generator.config.modulated_decoder for t in both.transitions] == [False, True]
+    for bad in ("2", "colour", -1):
+        with pytest.raises(ArtzooError, match="transition_overrides"):
+            WorkflowPipeline.from_config(stages, image_size=32, preset="tiny", transition_overrides={bad: {}})
+
+
 def test_learned_regulariser_missing_is_a_clear_error(artwork):
     pipe = WorkflowPipeline.from_config(["sketch", "flat"], image_size=32, preset="tiny")
     with pytest.raises(ArtzooError, match="no learned regulariser"):

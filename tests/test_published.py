@@ -56,19 +56,26 @@ def test_published_pipeline_reproduces_its_reference_outputs(name):
 
 
 def test_chairs_colour_edit_relights_and_keeps_the_normal_map():
-    """The 4-stage workflow: a decomposed chair, fitted, gets a new colour stage (resampled z); the
-    lighting follows the new colours while the normal map before it stays exactly as it was."""
+    """The 4-stage workflow: a decomposed chair, fitted, gets new colour stages (resampled z); the
+    lighting follows each new colouring while the normal map before it stays exactly as it was."""
     pipe = artzoo.load("chairs", source="bundled")
     art = sorted((pipe_folder("chairs") / "examples" / "light").glob("*.png"))[0]
     wf = pipe.fit(pipe.decompose(art), steps=3)
     k = pipe.stage_index("colour")
-    edited = pipe.edit(wf, "colour", z=pipe.sample_z(7, transition=k - 1, prior="normal"))
-    for j in range(k):
-        assert torch.equal(edited.images[j], wf.images[j]), pipe.stages[j]
-    new_colour, new_light = edited.images[k], edited.images[k + 1]
-    assert (new_colour - wf.images[k]).abs().mean() > 0.05  # the colours changed visibly ...
-    # ... and the lit picture follows them: it is nearer the new colours than the old ones were.
-    assert (new_light - new_colour).abs().mean() < (new_light - wf.images[k]).abs().mean()
+    ratios = []
+    for seed in (1, 2, 3, 7):
+        edited = pipe.edit(wf, "colour", z=pipe.sample_z(seed, transition=k - 1, prior="normal"))
+        for j in range(k):
+            assert torch.equal(edited.images[j], wf.images[j]), pipe.stages[j]
+        # Mean RGB change of the colour stage and of the lit picture: the colours changed visibly ...
+        colour = (edited.images[k] - wf.images[k]).mean((0, 2, 3))
+        light = (edited.images[k + 1] - wf.images[k + 1]).mean((0, 2, 3))
+        assert colour.norm() > 0.05, seed
+        # ... and the lit picture moves the same way. It follows hue far better than lightness (seed 7
+        # mostly lightens the paint: the lit chair takes ~1/10 of it), hence the loose bounds.
+        assert torch.nn.functional.cosine_similarity(colour, light, 0) > 0.3, seed
+        ratios.append(float(light.norm() / colour.norm()))
+    assert sum(ratios) / len(ratios) > 0.2, ratios
 
 
 def test_the_app_offers_every_published_pipeline_with_its_held_out_examples():

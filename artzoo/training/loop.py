@@ -57,7 +57,8 @@ def build_pipeline(cfg: dict, stages: list[str], channels: list[int], init_from:
     m = cfg["model"]
     pipe = WorkflowPipeline.from_config(stages, channels, m["image_size"], m["preset"],
                                         skip_connections=m["skip_connections"], nz=m["nz"], discriminators=True,
-                                        regularizer=True, seed=cfg["train"]["seed"], overrides=m.get("overrides"))
+                                        regularizer=True, seed=cfg["train"]["seed"], overrides=m.get("overrides"),
+                                        transition_overrides=m.get("transition_overrides"))
     if init_from:
         # Warm start: published pipelines may lack discriminators/regulariser; those stay fresh.
         # Stage names may differ (transfer from another data set, e.g. fluent-emoji's flat →
