@@ -138,8 +138,7 @@ def test_modulated_decoder_takes_its_scale_and_bias_from_z_and_fits_and_round_tr
 
 
 def test_transition_overrides_change_one_transition_only():
-    """chairs modulates only its colour network: a modulated lighting network let a fit memorise the
-    artwork's colours in its decoder, so colour edits stopped reaching the lit picture."""
+    """chairs modulates only its colour network; its other networks keep their weights and regularisers."""
     stages = ["sketch", "flat", "detail"]
     pipe = WorkflowPipeline.from_config(stages, image_size=32, preset="tiny", regularizer=True,
                                         transition_overrides={"1": {"generator": {"modulated_decoder": True}}})
