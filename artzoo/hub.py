@@ -137,6 +137,10 @@ def read_index(folder: Path) -> dict:
     render = index.get("render")
     if render is not None and (not isinstance(render, list) or not all(isinstance(k, str) for k in render)):
         raise ArtzooError(f"{index_path}: render must be a list of names, one per stage")
+    sampling = index.get("sampling")
+    if sampling is not None and (not isinstance(sampling, list) or len(sampling) != n - 1
+                                 or not all(k is None or isinstance(k, str) for k in sampling)):
+        raise ArtzooError(f"{index_path}: sampling must be a list of z source names (or null), one per transition")
     return index
 
 

@@ -61,7 +61,7 @@ class WorkflowPipeline(nn.Module):
 
     def __init__(self, stages: list[str], channels: list[int], image_size: int, transitions: list[Transition],
                  perceptual: PerceptualLoss | None = None, info: dict | None = None,
-                 render_kinds: list[str] | None = None):
+                 render_kinds: list[str] | None = None, sampling: list[str | None] | None = None):
         super().__init__()
         if len(stages) < 2 or len(stages) != len(channels) or len(transitions) != len(stages) - 1:
             raise ArtzooError("a pipeline needs ≥ 2 stages, one channel count per stage and one transition per step")
@@ -73,6 +73,7 @@ class WorkflowPipeline(nn.Module):
         # Per stage, how `Workflow.image(k, original_size=True)` draws it (images.RENDER_KINDS); None:
         # the network's pictures scaled up.
         self.render_kinds = None if render_kinds is None else check_render_kinds(render_kinds, len(stages))
+        self.sampling = sampling
         # Not a submodule: the perceptual backbone is a tool for fitting, not part of the saved pipeline.
         object.__setattr__(self, "_perceptual", perceptual)
         self.requires_grad_(False)
@@ -129,6 +130,8 @@ class WorkflowPipeline(nn.Module):
         index = {"stages": self.stages, "channels": self.channels, "image_size": self.image_size, "info": self.info}
         if self.render_kinds is not None:
             index["render"] = self.render_kinds
+        if self.sampling is not None:
+            index["sampling"] = self.sampling
         extra = {"README.md": model_card.encode()} if model_card else None
         return hub.write_folder(path, index, components, dtype=dtype, extra_files=extra)
 
@@ -147,7 +150,7 @@ class WorkflowPipeline(nn.Module):
                                   {k: p[k] for k in DISCRIMINATORS if k in p}, p.get("regularizer"), p.get("prior"))
                        for p in parts]
         pipe = cls(index["stages"], index["channels"], index["image_size"], transitions, info=index.get("info"),
-                   render_kinds=index.get("render"))
+                   render_kinds=index.get("render"), sampling=index.get("sampling"))
         return pipe.to(device) if device is not None else pipe
 
     def push_to_hub(self, repo_id: str, *, token: str | None = None, private: bool = False,
@@ -229,8 +232,9 @@ class WorkflowPipeline(nn.Module):
         the pipeline's prior), "learned" (the mixture p(z | the picture the transition starts from):
         plausible colours for this drawing), "nearest" (codes of the training pictures whose drawings
         are most like this one: real palettes of similar drawings, more varied than learned's) — these
-        two need ``condition`` —, or None: the best the pipeline has for a condition, nearest (learned
-        for priors stored without keys), bank without a condition, normal without a prior.
+        two need ``condition`` —, or None: the pipeline's `sampling` choice for the transition where it has
+        one, else the best it has for a condition, nearest (learned for priors stored without keys), bank
+        without a condition, normal without a prior (`default_prior`).
         ``condition``: the picture the transition starts from (any image input, or model tensors
         (B, C, S, S)); with it, n codes per picture (B·n in all, picture by picture), whatever the prior.
         """
@@ -271,9 +275,32 @@ class WorkflowPipeline(nn.Module):
         p = self.transitions[transition].prior
         return tuple(name for name in PRIORS if name == "normal" or p is not None and (name != "nearest" or p.has_keys))
 
+    @property
+    def sampling(self) -> list[str | None] | None:
+        """Per transition, the z source `sample_z(prior=None)` uses, where measurement chose one (chairs'
+        colours: the bank, since a chair's colour does not follow from its shape); None: `default_prior`'s rule."""
+        return self._sampling
+
+    @sampling.setter
+    def sampling(self, value: list[str | None] | None) -> None:
+        if value is not None:
+            if not isinstance(value, list) or len(value) != len(self.transitions):
+                raise ArtzooError(f"sampling must list one z source (or null) per transition ({len(self.transitions)}), "
+                                  f"got {str(value)[:60]}")
+            for i, name in enumerate(value):
+                if name is not None and name not in self.priors(i):
+                    raise ArtzooError(f"sampling: {str(name)[:30]!r} is not a z source of transition {i} "
+                                      f"(it offers {list(self.priors(i))})")
+            value = list(value)
+        object.__setattr__(self, "_sampling", value)
+
     def default_prior(self, transition: int = 0, conditioned: bool = True) -> str:
-        """What ``sample_z(prior=None)`` draws from: the last of `priors` (the most plausible) with a
-        condition, without one bank where there is a prior (learned and nearest need the picture)."""
+        """What ``sample_z(prior=None)`` draws from: the pipeline's `sampling` choice where it has one that
+        needs no picture or has it, else the last of `priors` (the most plausible) with a condition, and
+        without one bank where there is a prior (learned and nearest need the picture)."""
+        chosen = self.sampling[transition] if self.sampling else None
+        if chosen is not None and (conditioned or chosen in ("normal", "bank")):
+            return chosen
         offered = self.priors(transition)
         return offered[-1] if conditioned or len(offered) == 1 else "bank"
 

@@ -87,6 +87,8 @@ PIPELINE_CASES = {
     "index: channels [1, 4, 3]": (_index(channels=[1, 4, 3]), r"channels must list 1"),
     "index: component '../generator_0'": (_rename_component, r"'\.\./generator_0' is not a component"),
     "index: info a list": (_index(info=[1]), r"info must be a JSON object"),
+    "index: sampling for one of two transitions": (_index(sampling=["bank"]), r"sampling must be a list"),
+    "index: sampling names no z source": (_index(sampling=["normal", "os.system"]), r"'os.system' is not a z source"),
     "index: generator_2 in a 3-stage pipeline": (lambda f: _edit_json(f / INDEX_FILE, lambda i: i["components"].append(
         "generator_2")), r"'generator_2' is not a component of a 3-stage pipeline"),
     "weights: int64 tensor": (_weights("generator_0", lambda s: s.update(

@@ -288,3 +288,27 @@ def test_priors_lists_what_sample_z_can_draw_from():
     x = torch.rand(1, 3, 32, 32) * 2 - 1
     for i in (0, 1):
         assert torch.equal(pipe.sample_z(5, 3, i, condition=x), pipe.sample_z(5, 3, i, prior=pipe.default_prior(i), condition=x))
+
+
+def test_a_pipeline_can_choose_each_transitions_z_source_and_keeps_the_choice(tmp_path):
+    """chairs' colours do not follow from the shape, so its colour transition samples from the bank."""
+    from artzoo.models import LatentPrior
+
+    pipe = WorkflowPipeline.from_config(["sketch", "flat", "detail"], image_size=32, preset="tiny", prior=True)
+    t = pipe.transitions[1]
+    t.prior = LatentPrior(t.prior.config.replace(neighbours=2))
+    t.prior.index(torch.randn(5, t.prior.config.nz), torch.randn(5, t.prior.config.hidden))
+    pipe.sampling = [None, "bank"]
+    assert [pipe.default_prior(i) for i in (0, 1)] == ["learned", "bank"]
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    drawn = pipe.sample_z(5, 3, 1, condition=x)
+    assert torch.equal(drawn, pipe.sample_z(5, 3, 1, prior="bank", condition=x))
+    assert all(any(torch.equal(z, code) for code in t.prior.bank[:5].float()) for z in drawn)
+    pipe.save_pretrained(tmp_path / "p")
+    assert WorkflowPipeline.from_pretrained(tmp_path / "p").sampling == [None, "bank"]
+    for bad in (["bank"], [None, "nearby"], "bank"):
+        with pytest.raises(ArtzooError, match="sampling"):
+            pipe.sampling = bad
+    plain = WorkflowPipeline.from_config(["sketch", "flat"], image_size=32, preset="tiny")
+    with pytest.raises(ArtzooError, match="offers \\['normal'\\]"):
+        plain.sampling = ["learned"]

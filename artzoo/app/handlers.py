@@ -172,6 +172,7 @@ def example_editor(path: Path) -> dict:
 
 PRIOR_WORDS = {"nearest": "the palettes of the most similar training drawings",
                "learned": "the learned prior p(z | the stage before)",
+               "bank": "the codes of random training pictures",
                "normal": "N(0, I), as in the paper"}
 
 

@@ -147,6 +147,7 @@ def export_pipeline(cfg: dict, run_dir: str | Path, out: str | Path, *, from_pha
             t.prior = None
     render = cfg["export"].get("render")
     pipe.render_kinds = None if render is None else check_render_kinds(render, len(pipe.stages))
+    pipe.sampling = cfg["export"].get("sampling")  # z sources chosen by the priors evaluation
     dtype = None if full_precision else getattr(torch, cfg["export"]["dtype"])
     path = pipe.save_pretrained(out, dtype=dtype, include_discriminators=include_discriminators,
                                 model_card=model_card(cfg, pipe, pipe.info["training"], pipe.info["phases"]))
