@@ -277,8 +277,8 @@ class WorkflowPipeline(nn.Module):
 
     @property
     def sampling(self) -> list[str | None] | None:
-        """Per transition, the z source `sample_z(prior=None)` uses, where measurement chose one (chairs'
-        colours: the bank, since a chair's colour does not follow from its shape); None: `default_prior`'s rule."""
+        """Per transition, the z source `sample_z(prior=None)` uses where the pipeline names one (e.g. the
+        bank, where the stage's colours do not follow from the stage before); None: `default_prior`'s rule."""
         return self._sampling
 
     @sampling.setter
