@@ -159,7 +159,6 @@ class _Recorder:
             if done:  # kept for exports and warm starts after later phases move on
                 root = self.run_dir / "checkpoints"
                 replace_folder(root / f"{self.phase}-final", lambda tmp: shutil.copytree(root / f"{self.phase}-{step:07d}", tmp))
-            self.log.flush()
         self.accelerator.wait_for_everyone()
 
     @property
